@@ -1,0 +1,2 @@
+//! anonmap: the client.
+fn main() {}

@@ -1,0 +1,1 @@
+//! End-to-end and oracle tests of anonmap live in tests/tests/.
