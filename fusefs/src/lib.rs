@@ -3,5 +3,9 @@
 //! The parts:
 //! - [`view`]: plain view types the daemon fills from its state; this crate knows nothing of
 //!   the simulator.
+//! - [`render`]: one renderer per file, turning view types into the kernel's /proc text byte for
+//!   byte (maps, smaps, smaps_rollup, status, statm, pagemap, meminfo) and into anonmap's own
+//!   `rmap` and `names` files.
 
+pub mod render;
 pub mod view;
