@@ -1,15 +1,20 @@
 //! `/proc/<pid>/smaps`: per VMA the maps line, the memory block and the VmFlags line.
 //!
-//! Owns the memory block shared with smaps_rollup (task_mmu.c `__show_smap`) and the VmFlags
+//! Owns the counter lines shared with smaps_rollup (task_mmu.c `__show_smap`) and the VmFlags
 //! mnemonics (`show_smap_vma_flags`). Each value line is a 16-column label, the value in kB
 //! right-aligned in 8 columns and ` kB` (`Private_Hugetlb: ` is the kernel's one 17-column label,
 //! with a 7-column value). Plain counters are shown as `bytes >> 10`, the PSS-like ones (Pss,
 //! Pss_Dirty, Pss_Anon/File/Shmem, SwapPss, Locked) as `(fixed >> PSS_SHIFT) >> 10`.
 //! No `ProtectionKey:` line is printed: the simulated CPU has no protection keys.
+//!
+//! Speed: a block's kB lines all have the same length while their values fit their columns, so
+//! a block is a copy of a zero-valued template with the nonzero values written into their slots.
 
 use super::fmt::{dec_width, kb_line};
 use super::maps::write_vma_header;
 use crate::view::{gate_vma, AddressSpaceView, SmapsCounters, VmaView, PSS_SHIFT};
+use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Appends the whole smaps file: a block per VMA, then the gate VMA's block (all zero) if any.
 pub fn render_smaps(space: &AddressSpaceView, out: &mut Vec<u8>) {
@@ -24,46 +29,131 @@ pub fn render_smaps(space: &AddressSpaceView, out: &mut Vec<u8>) {
 }
 
 /// Appends one VMA's block.
+///
+/// Every kB line of a block is [`LINE`] bytes as long as its value fits its width, so the common
+/// case copies a zero-valued template of the whole body and writes only the nonzero values into
+/// their slots; a block with a value too wide for its column takes the line-by-line path.
 fn write_smap(v: &VmaView, out: &mut Vec<u8>) {
     write_vma_header(v, out);
-    kb_line(out, "Size:           ", (v.end - v.start) >> 10, 8);
-    kb_line(out, "KernelPageSize: ", 4, 8);
-    kb_line(out, "MMUPageSize:    ", 4, 8);
-    write_mem_block(&v.counters, false, out);
-    out.extend_from_slice(b"THPeligible:    ");
-    dec_width(out, 0, 8);
-    out.push(b'\n');
+    let lines = body_lines(v);
+    if lines.iter().all(|l| l.kb < 10u64.pow(l.width as u32)) {
+        let at = out.len();
+        out.extend_from_slice(body_template());
+        for (i, l) in lines.iter().enumerate() {
+            if l.kb != 0 {
+                let slot_end = at + i * LINE + LINE - KB_NL.len();
+                let mut buf = itoa::Buffer::new();
+                let digits = buf.format(l.kb).as_bytes();
+                out[slot_end - digits.len()..slot_end].copy_from_slice(digits);
+            }
+        }
+    } else {
+        write_body(&lines, out);
+    }
     write_vm_flags(v.flags, out);
 }
 
-/// Appends the counter lines from `Rss:` to `Locked:`; `rollup` adds the Pss_Anon/File/Shmem
-/// lines that only smaps_rollup prints.
-pub(super) fn write_mem_block(c: &SmapsCounters, rollup: bool, out: &mut Vec<u8>) {
-    let pss = |fixed: u64| (fixed >> PSS_SHIFT) >> 10;
-    kb_line(out, "Rss:            ", c.rss >> 10, 8);
-    kb_line(out, "Pss:            ", pss(c.pss), 8);
-    kb_line(out, "Pss_Dirty:      ", pss(c.pss_dirty), 8);
-    if rollup {
-        kb_line(out, "Pss_Anon:       ", pss(c.pss_anon), 8);
-        kb_line(out, "Pss_File:       ", pss(c.pss_file), 8);
-        kb_line(out, "Pss_Shmem:      ", pss(c.pss_shmem), 8);
+/// The length of every kB line whose value fits its column: 24 columns, then ` kB\n`.
+const LINE: usize = 28;
+/// What ends a kB line.
+const KB_NL: &str = " kB\n";
+/// The counter lines of smaps_rollup, `Rss:` to `Locked:`.
+const MEM_LINES: usize = 22;
+/// Where Pss_Anon, Pss_File and Pss_Shmem sit among the [`mem_lines`]: only smaps_rollup
+/// prints them.
+const ROLLUP_ONLY: Range<usize> = 3..6;
+/// The kB lines of an smaps block: Size, KernelPageSize, MMUPageSize and the counter lines.
+const BODY_LINES: usize = 3 + MEM_LINES - (ROLLUP_ONLY.end - ROLLUP_ONLY.start);
+
+/// One `label + value + " kB"` line.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KbLine {
+    /// The label with its padding, as the kernel source spells it.
+    pub label: &'static str,
+    pub kb: u64,
+    /// The value's column width.
+    pub width: usize,
+}
+
+impl KbLine {
+    fn new(label: &'static str, kb: u64) -> KbLine {
+        KbLine {
+            label,
+            kb,
+            width: 8,
+        }
     }
-    kb_line(out, "Shared_Clean:   ", c.shared_clean >> 10, 8);
-    kb_line(out, "Shared_Dirty:   ", c.shared_dirty >> 10, 8);
-    kb_line(out, "Private_Clean:  ", c.private_clean >> 10, 8);
-    kb_line(out, "Private_Dirty:  ", c.private_dirty >> 10, 8);
-    kb_line(out, "Referenced:     ", c.referenced >> 10, 8);
-    kb_line(out, "Anonymous:      ", c.anonymous >> 10, 8);
-    kb_line(out, "KSM:            ", 0, 8);
-    kb_line(out, "LazyFree:       ", c.lazyfree >> 10, 8);
-    kb_line(out, "AnonHugePages:  ", 0, 8);
-    kb_line(out, "ShmemPmdMapped: ", 0, 8);
-    kb_line(out, "FilePmdMapped:  ", 0, 8);
-    kb_line(out, "Shared_Hugetlb: ", 0, 8);
-    kb_line(out, "Private_Hugetlb: ", 0, 7);
-    kb_line(out, "Swap:           ", c.swap >> 10, 8);
-    kb_line(out, "SwapPss:        ", pss(c.swap_pss), 8);
-    kb_line(out, "Locked:         ", pss(c.locked), 8);
+}
+
+/// The kB lines of `v`'s smaps block, in print order.
+fn body_lines(v: &VmaView) -> [KbLine; BODY_LINES] {
+    let mut lines = [KbLine::new("", 0); BODY_LINES];
+    lines[0] = KbLine::new("Size:           ", (v.end - v.start) >> 10);
+    lines[1] = KbLine::new("KernelPageSize: ", 4);
+    lines[2] = KbLine::new("MMUPageSize:    ", 4);
+    let mem = mem_lines(&v.counters);
+    let (before, after) = (&mem[..ROLLUP_ONLY.start], &mem[ROLLUP_ONLY.end..]);
+    lines[3..3 + before.len()].copy_from_slice(before);
+    lines[3 + before.len()..].copy_from_slice(after);
+    lines
+}
+
+/// Appends `lines`, then the THPeligible line.
+fn write_body(lines: &[KbLine], out: &mut Vec<u8>) {
+    for l in lines {
+        kb_line(out, l.label, l.kb, l.width);
+    }
+    out.extend_from_slice(b"THPeligible:    ");
+    dec_width(out, 0, 8);
+    out.push(b'\n');
+}
+
+/// An smaps body with every value 0: the kB lines and THPeligible, without the VmFlags line.
+fn body_template() -> &'static [u8] {
+    static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut lines = body_lines(&gate_vma());
+        for l in &mut lines {
+            l.kb = 0;
+        }
+        let mut out = Vec::new();
+        write_body(&lines, &mut out);
+        out
+    })
+}
+
+/// The counter lines from `Rss:` to `Locked:` as smaps_rollup prints them; smaps leaves out the
+/// [`ROLLUP_ONLY`] ones.
+pub(super) fn mem_lines(c: &SmapsCounters) -> [KbLine; MEM_LINES] {
+    let pss = |fixed: u64| (fixed >> PSS_SHIFT) >> 10;
+    [
+        KbLine::new("Rss:            ", c.rss >> 10),
+        KbLine::new("Pss:            ", pss(c.pss)),
+        KbLine::new("Pss_Dirty:      ", pss(c.pss_dirty)),
+        KbLine::new("Pss_Anon:       ", pss(c.pss_anon)),
+        KbLine::new("Pss_File:       ", pss(c.pss_file)),
+        KbLine::new("Pss_Shmem:      ", pss(c.pss_shmem)),
+        KbLine::new("Shared_Clean:   ", c.shared_clean >> 10),
+        KbLine::new("Shared_Dirty:   ", c.shared_dirty >> 10),
+        KbLine::new("Private_Clean:  ", c.private_clean >> 10),
+        KbLine::new("Private_Dirty:  ", c.private_dirty >> 10),
+        KbLine::new("Referenced:     ", c.referenced >> 10),
+        KbLine::new("Anonymous:      ", c.anonymous >> 10),
+        KbLine::new("KSM:            ", 0),
+        KbLine::new("LazyFree:       ", c.lazyfree >> 10),
+        KbLine::new("AnonHugePages:  ", 0),
+        KbLine::new("ShmemPmdMapped: ", 0),
+        KbLine::new("FilePmdMapped:  ", 0),
+        KbLine::new("Shared_Hugetlb: ", 0),
+        KbLine {
+            label: "Private_Hugetlb: ",
+            kb: 0,
+            width: 7,
+        },
+        KbLine::new("Swap:           ", c.swap >> 10),
+        KbLine::new("SwapPss:        ", pss(c.swap_pss)),
+        KbLine::new("Locked:         ", pss(c.locked)),
+    ]
 }
 
 /// The two-letter VmFlags code of each of the low 32 vm_flags bits (include/linux/mm.h numbering).
@@ -346,6 +436,68 @@ VmFlags: mr mw me
         assert!(got.contains("\nSwapPss:               6 kB\n"));
         assert!(got.contains("\nLocked:                8 kB\n"));
         assert!(got.contains("\nVmFlags: rd wr mr mw me lo ac \n"));
+    }
+
+    #[test]
+    fn template_lines_have_the_fixed_length_the_fast_path_assumes() {
+        let t = std::str::from_utf8(body_template()).unwrap();
+        let lines: Vec<&str> = t.split_inclusive('\n').collect();
+        assert_eq!(lines.len(), BODY_LINES + 1);
+        assert!(lines[..BODY_LINES].iter().all(|l| l.len() == LINE));
+        assert_eq!(lines[BODY_LINES], "THPeligible:           0\n");
+        assert_eq!(lines[1], "KernelPageSize:        0 kB\n");
+    }
+
+    #[test]
+    fn fast_path_matches_line_by_line_rendering() {
+        let kbs = [
+            0,
+            1,
+            9,
+            10,
+            4_194_303,
+            9_999_999,
+            10_000_000,
+            99_999_999,
+            100_000_000,
+        ];
+        for (i, &kb) in kbs.iter().enumerate() {
+            let bytes = kb << 10;
+            let fixed = bytes << PSS_SHIFT;
+            let c = SmapsCounters {
+                rss: bytes,
+                pss: fixed,
+                pss_dirty: fixed / 3,
+                shared_clean: bytes / 2,
+                shared_dirty: bytes / 4,
+                private_clean: bytes / 8,
+                private_dirty: bytes,
+                referenced: bytes,
+                anonymous: bytes,
+                lazyfree: bytes / 16,
+                swap: bytes,
+                swap_pss: fixed,
+                locked: fixed,
+                ..SmapsCounters::default()
+            };
+            let start = 0x7f00_0000_0000 + ((i as u64) << 40);
+            let v = anon(
+                start,
+                start + (kbs[kbs.len() - 1 - i] << 10) + PAGE,
+                ANON_RW,
+                c,
+            );
+            let mut fast = Vec::new();
+            write_smap(&v, &mut fast);
+            let mut slow = Vec::new();
+            write_vma_header(&v, &mut slow);
+            write_body(&body_lines(&v), &mut slow);
+            write_vm_flags(v.flags, &mut slow);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(slow).unwrap()
+            );
+        }
     }
 
     #[test]

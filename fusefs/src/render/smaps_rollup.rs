@@ -7,8 +7,9 @@
 //! Pss can exceed the sum of the per-VMA Pss lines. The gate VMA is not part of the mm and is left
 //! out.
 
+use super::fmt::kb_line;
 use super::maps::{write_header_line, HeaderFields};
-use super::smaps::write_mem_block;
+use super::smaps::mem_lines;
 use crate::view::{AddressSpaceView, SmapsCounters};
 
 /// Appends the whole smaps_rollup file.
@@ -31,7 +32,9 @@ pub fn render_smaps_rollup(space: &AddressSpaceView, out: &mut Vec<u8>) {
     for v in &space.vmas {
         total.add(&v.counters);
     }
-    write_mem_block(&total, true, out);
+    for l in mem_lines(&total) {
+        kb_line(out, l.label, l.kb, l.width);
+    }
 }
 
 #[cfg(test)]
