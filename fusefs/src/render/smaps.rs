@@ -567,7 +567,7 @@ VmFlags: mr mw me
             Some("[anon:a/b:c]"),
             None,
         ];
-        let vmas: Vec<VmaView> = (0..6u64)
+        let mut vmas: Vec<VmaView> = (0..6u64)
             .map(|i| VmaView {
                 label: labels[i as usize].map(str::to_string),
                 ..anon(
@@ -578,6 +578,10 @@ VmFlags: mr mw me
                 )
             })
             .collect();
+        // The shmem VMA has a file: pgoff, the shmem device and an inode.
+        vmas[2].offset = 0x2000;
+        vmas[2].dev_minor = 1;
+        vmas[2].inode = 1025;
         let mut out = Vec::new();
         render_smaps(
             &AddressSpaceView {
@@ -603,6 +607,8 @@ VmFlags: mr mw me
         );
         for (v, m) in vmas.iter().chain([&gate_vma()]).zip(maps.iter()) {
             assert_eq!(m.address, (v.start, v.end));
+            let dev = (v.dev_major as i32, v.dev_minor as i32);
+            assert_eq!((m.offset, m.dev, m.inode), (v.offset, dev, v.inode));
             assert_eq!(m.perms.as_str().as_bytes(), perms(v.flags));
             let c = &v.counters;
             let kb = |bytes: u64| (bytes >> 10) * 1024;
