@@ -15,6 +15,11 @@ mod print;
 mod resolve;
 mod value;
 
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
 pub use op::{Access, Addr, Advice, MmapFlags, MremapFlags, Op, Prot};
 pub use parse::{parse_line, parse_script};
 pub use print::FmtAddr;
