@@ -25,6 +25,7 @@ pub enum Errno {
     ENOSPC,
     ERANGE,
     ENAMETOOLONG,
+    EOVERFLOW,
 }
 
 impl Errno {
@@ -48,6 +49,7 @@ impl Errno {
             Errno::ENOSPC => "ENOSPC",
             Errno::ERANGE => "ERANGE",
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
+            Errno::EOVERFLOW => "EOVERFLOW",
         }
     }
 
@@ -71,12 +73,13 @@ impl Errno {
             Errno::ENOSPC => 28,
             Errno::ERANGE => 34,
             Errno::ENAMETOOLONG => 36,
+            Errno::EOVERFLOW => 75,
         }
     }
 
     /// Parses a symbolic name (`"EINVAL"`).
     pub fn from_name(name: &str) -> Option<Errno> {
-        const ALL: [Errno; 17] = [
+        const ALL: [Errno; 18] = [
             Errno::EPERM,
             Errno::ENOENT,
             Errno::ESRCH,
@@ -94,6 +97,7 @@ impl Errno {
             Errno::ENOSPC,
             Errno::ERANGE,
             Errno::ENAMETOOLONG,
+            Errno::EOVERFLOW,
         ];
         ALL.into_iter().find(|e| e.name() == name)
     }

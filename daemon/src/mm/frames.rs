@@ -1,0 +1,195 @@
+//! Page frames: the `struct page` analogue, one small record per pfn, and the frame allocator.
+//!
+//! The frame table is a vector indexed by pfn (32 bytes a frame, well under the 64 bytes of the
+//! kernel's struct page). Pfn 0 is the shared zero page: it is never allocated, never counted
+//! in Rss, and carries no mapcount. Free frames sit on a LIFO stack, so a freed frame is the
+//! next one handed out, as with the kernel's per-cpu free lists; the order is deterministic.
+
+use super::types::{AnonVmaId, FileId, Pfn, PAGE_SIZE};
+
+/// The shared zero page.
+pub const ZERO_PFN: Pfn = Pfn(0);
+
+/// Page flags (a subset of the kernel's PG_* and folio flags).
+pub mod page_flags {
+    /// PageAnon: `mapping` is an anon_vma.
+    pub const ANON: u16 = 1 << 0;
+    /// PG_dirty.
+    pub const DIRTY: u16 = 1 << 1;
+    /// PG_referenced (set on file pages read through a mapping).
+    pub const REFERENCED: u16 = 1 << 2;
+    /// PG_swapbacked: anon and shmem pages.
+    pub const SWAPBACKED: u16 = 1 << 3;
+    /// PageAnonExclusive: the page is certainly mapped by exactly one PTE and may be written
+    /// without a COW copy.
+    pub const EXCLUSIVE: u16 = 1 << 4;
+    /// The frame is on the free stack.
+    pub const FREE: u16 = 1 << 5;
+    /// The frame sits in a file's (or shmem object's) page cache.
+    pub const CACHE: u16 = 1 << 6;
+
+    /// Flag names in display order, for the rmap view.
+    pub const NAMES: [(u16, &str); 7] = [
+        (ANON, "anon"),
+        (CACHE, "pagecache"),
+        (SWAPBACKED, "swapbacked"),
+        (DIRTY, "dirty"),
+        (REFERENCED, "referenced"),
+        (EXCLUSIVE, "exclusive"),
+        (FREE, "free"),
+    ];
+}
+
+/// What a page belongs to: `page->mapping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapping {
+    None,
+    /// An anonymous page: the anon_vma its rmap walk starts from.
+    Anon(AnonVmaId),
+    /// A page-cache page of a file or shmem object.
+    File(FileId),
+}
+
+/// One page frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    /// Invariant: equals the number of present PTEs, over all page tables, that map this pfn
+    /// (0 for free frames and for the zero page).
+    pub mapcount: u32,
+    /// Invariant: mapcount + 1 if the frame is in a page cache (the cache's reference) + 0
+    /// otherwise; 0 exactly when the frame is free.
+    pub refcount: u32,
+    /// `page_flags` bits.
+    pub flags: u16,
+    /// page->mapping.
+    pub mapping: Mapping,
+    /// page->index: for anon pages the linear page index (`linear_page_index` of the VMA that
+    /// instantiated it); for page-cache pages the file offset in pages.
+    pub index: u64,
+}
+
+impl Frame {
+    const FREE: Frame = Frame {
+        mapcount: 0,
+        refcount: 0,
+        flags: page_flags::FREE,
+        mapping: Mapping::None,
+        index: 0,
+    };
+
+    pub fn is_anon(&self) -> bool {
+        self.flags & page_flags::ANON != 0
+    }
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// The frame table and allocator over a fixed RAM size.
+#[derive(Debug, Clone)]
+pub struct Frames {
+    frames: Vec<Frame>,
+    /// Free pfns; the last element is handed out next. Invariant: exactly the frames with the
+    /// FREE flag, each once.
+    free: Vec<u32>,
+}
+
+impl Frames {
+    /// A frame table for `ram_bytes` of RAM (pfn 0 is the zero page).
+    pub fn new(ram_bytes: u64) -> Frames {
+        let n = (ram_bytes / PAGE_SIZE).max(2);
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        let mut frames = vec![Frame::FREE; n as usize];
+        frames[0] = Frame {
+            mapcount: 0,
+            refcount: 1,
+            flags: 0,
+            mapping: Mapping::None,
+            index: 0,
+        };
+        Frames {
+            frames,
+            free: (1..n).rev().collect(),
+        }
+    }
+
+    /// Total frames, the zero page included.
+    pub fn total(&self) -> u64 {
+        self.frames.len() as u64
+    }
+
+    pub fn free_count(&self) -> u64 {
+        self.free.len() as u64
+    }
+
+    /// Takes a free frame, initialised with refcount 1 and the given identity; `None` when RAM is
+    /// exhausted.
+    pub fn alloc(&mut self, flags: u16, mapping: Mapping, index: u64) -> Option<Pfn> {
+        let pfn = self.free.pop()?;
+        self.frames[pfn as usize] = Frame {
+            mapcount: 0,
+            refcount: 1,
+            flags,
+            mapping,
+            index,
+        };
+        Some(Pfn(pfn))
+    }
+
+    /// Returns a frame whose last reference is gone to the free stack.
+    pub fn free(&mut self, pfn: Pfn) {
+        debug_assert_ne!(pfn, ZERO_PFN);
+        let f = &mut self.frames[pfn.index()];
+        debug_assert_eq!(f.refcount, 0, "freeing a referenced frame {pfn:?}");
+        debug_assert_eq!(f.mapcount, 0, "freeing a mapped frame {pfn:?}");
+        *f = Frame::FREE;
+        self.free.push(pfn.0);
+    }
+
+    /// Drops one reference; frees the frame when it was the last. Returns whether it was freed.
+    pub fn put(&mut self, pfn: Pfn) -> bool {
+        let f = &mut self.frames[pfn.index()];
+        f.refcount -= 1;
+        if f.refcount == 0 {
+            self.free(pfn);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `pfn` is a valid, allocated frame other than the zero page.
+    pub fn is_allocated(&self, pfn: u64) -> bool {
+        pfn != 0
+            && (pfn as usize) < self.frames.len()
+            && !self.frames[pfn as usize].has(page_flags::FREE)
+    }
+
+    /// Allocated pfns in ascending order (the zero page excluded).
+    pub fn allocated(&self) -> impl Iterator<Item = Pfn> + '_ {
+        self.frames
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, f)| !f.has(page_flags::FREE))
+            .map(|(i, _)| Pfn(i as u32))
+    }
+
+    /// The free stack, for the invariant check.
+    pub fn free_list(&self) -> &[u32] {
+        &self.free
+    }
+}
+
+impl std::ops::Index<Pfn> for Frames {
+    type Output = Frame;
+    fn index(&self, pfn: Pfn) -> &Frame {
+        &self.frames[pfn.index()]
+    }
+}
+
+impl std::ops::IndexMut<Pfn> for Frames {
+    fn index_mut(&mut self, pfn: Pfn) -> &mut Frame {
+        &mut self.frames[pfn.index()]
+    }
+}

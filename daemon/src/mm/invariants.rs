@@ -1,0 +1,307 @@
+//! `check_invariants`: recomputes every cached number from the primary data and compares
+//! (the simulator's `validate_mm`). Tests call it after every op.
+//!
+//! Checked: VMA trees (order, overlap, alignment, owner); page tables (table counts, PTEs
+//! only inside VMAs, each mapped page reachable through its rmap at that address); frame
+//! mapcounts and refcounts against the PTEs and page caches; the free list; mm counters
+//! against the VMAs and PTEs; anon_vma chains against their interval indexes in both
+//! directions, active-VMA, child and reference counts; file i_mmap indexes; name refcounts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::frames::{page_flags, Mapping, ZERO_PFN};
+use super::process::mm_counter_index;
+use super::types::{page_aligned, vpn, AnonVmaId, NameId, PAGE_SHIFT};
+use super::vma::{vm_class, VmClass};
+use super::Machine;
+
+impl Machine {
+    /// Recomputes every cached number; returns the first disagreement found.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut mapcount: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut name_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut active: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut chain_entries: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
+        let mut file_entries: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
+        let mut live_vmas = 0usize;
+        for (pid, p) in &self.procs {
+            let mm = &p.mm;
+            let (mut total, mut data, mut stack, mut exec) = (0u64, 0u64, 0u64, 0u64);
+            let mut prev_end = 0u64;
+            for (&start, &id) in &mm.vmas {
+                live_vmas += 1;
+                let v = self
+                    .vmas
+                    .get(id.0)
+                    .ok_or(format!("pid {pid}: dangling VMA id {id:?}"))?;
+                let here = format!("pid {pid} VMA {:#x}-{:#x}", v.start, v.end);
+                if v.start != start || v.pid != *pid {
+                    return Err(format!("{here}: keyed at {start:#x} / owner {}", v.pid));
+                }
+                if !(page_aligned(v.start) && page_aligned(v.end) && v.start < v.end) {
+                    return Err(format!("{here}: bad bounds"));
+                }
+                if v.start < prev_end {
+                    return Err(format!("{here}: overlaps the previous VMA"));
+                }
+                prev_end = v.end;
+                let n = v.pages();
+                total += n;
+                match vm_class(v.flags) {
+                    VmClass::Exec => exec += n,
+                    VmClass::Stack => stack += n,
+                    VmClass::Data => data += n,
+                    VmClass::Other => {}
+                }
+                match v.anon_vma {
+                    Some(av) if !v.chain.contains(&av) => {
+                        return Err(format!("{here}: anon_vma {av:?} not on its chain"))
+                    }
+                    None if !v.chain.is_empty() => {
+                        return Err(format!("{here}: chain without anon_vma"))
+                    }
+                    _ => {}
+                }
+                if let Some(av) = v.anon_vma {
+                    *active.entry(av.0).or_default() += 1;
+                }
+                let roots: BTreeSet<AnonVmaId> = v
+                    .chain
+                    .iter()
+                    .map(|a| self.anon_vmas.get(a.0).map(|x| x.root))
+                    .collect::<Option<_>>()
+                    .ok_or(format!("{here}: chain names a freed anon_vma"))?;
+                if roots.len() > 1 {
+                    return Err(format!("{here}: chain spans several anon_vma trees"));
+                }
+                for av in &v.chain {
+                    if !chain_entries.insert((av.0, v.pgoff, v.last_pgoff(), id.0)) {
+                        return Err(format!("{here}: anon_vma {av:?} twice on its chain"));
+                    }
+                }
+                if let Some(f) = v.file {
+                    file_entries.insert((f.0, v.pgoff, v.last_pgoff(), id.0));
+                }
+                if let Some(n) = v.name {
+                    *name_refs.entry(n.0).or_default() += 1;
+                }
+            }
+            let c = &mm.counters;
+            if (c.total_vm, c.data_vm, c.stack_vm, c.exec_vm) != (total, data, stack, exec) {
+                return Err(format!(
+                    "pid {pid}: total/data/stack/exec_vm {:?} but the VMAs give {:?}",
+                    (c.total_vm, c.data_vm, c.stack_vm, c.exec_vm),
+                    (total, data, stack, exec)
+                ));
+            }
+            let (tables, used_ok) = mm.pt.recount();
+            if tables != mm.pt.table_pages() || !used_ok {
+                return Err(format!(
+                    "pid {pid}: page-table counts disagree with a recount"
+                ));
+            }
+            // PTEs: inside VMAs, reachable through the rmap.
+            let mut rss = [0u64; 3];
+            let mut err = None;
+            mm.pt.for_each(0, u64::MAX >> PAGE_SHIFT, |v_pn, pte| {
+                if err.is_some() {
+                    return;
+                }
+                let addr = v_pn << PAGE_SHIFT;
+                let Some(id) = self.vma_at(*pid, addr) else {
+                    err = Some(format!("pid {pid}: PTE at {addr:#x} outside every VMA"));
+                    return;
+                };
+                if !pte.is_present() {
+                    return;
+                }
+                let pfn = pte.pfn();
+                if pfn == ZERO_PFN {
+                    return;
+                }
+                let f = &self.frames[pfn];
+                if f.has(page_flags::FREE) {
+                    err = Some(format!("pid {pid}: PTE at {addr:#x} maps free pfn {}", pfn.0));
+                    return;
+                }
+                *mapcount.entry(pfn.0).or_default() += 1;
+                rss[mm_counter_index(f)] += 1;
+                let v = &self.vmas[id.0];
+                let reachable = match f.mapping {
+                    Mapping::Anon(av) => v.chain.contains(&av),
+                    Mapping::File(fid) => v.file == Some(fid),
+                    Mapping::None => false,
+                };
+                if !reachable || v.address_of(f.index) != Some(addr) {
+                    err = Some(format!(
+                        "pid {pid}: pfn {} at {addr:#x} is not reachable by its rmap ({:?} index {:#x})",
+                        pfn.0, f.mapping, f.index
+                    ));
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            if [c.rss_anon, c.rss_file, c.rss_shmem] != rss {
+                return Err(format!(
+                    "pid {pid}: RSS counters {:?} but the PTEs give {rss:?}",
+                    [c.rss_anon, c.rss_file, c.rss_shmem]
+                ));
+            }
+        }
+        if live_vmas != self.vmas.len() {
+            return Err(format!(
+                "{} VMAs allocated but {live_vmas} in trees",
+                self.vmas.len()
+            ));
+        }
+        // Frames.
+        let mut cache_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        for (fid, file) in self.files.iter() {
+            for (&index, &pfn) in &file.cache {
+                let f = &self.frames[pfn];
+                if !f.has(page_flags::CACHE)
+                    || f.mapping != Mapping::File(super::types::FileId(fid))
+                    || f.index != index
+                {
+                    return Err(format!(
+                        "file {}: cache page {} has a wrong identity",
+                        file.path, pfn.0
+                    ));
+                }
+                *cache_refs.entry(pfn.0).or_default() += 1;
+            }
+        }
+        let free: BTreeSet<u32> = self.frames.free_list().iter().copied().collect();
+        if free.len() != self.frames.free_list().len() {
+            return Err("a pfn is on the free list twice".into());
+        }
+        for i in 1..self.frames.total() as u32 {
+            let pfn = super::types::Pfn(i);
+            let f = &self.frames[pfn];
+            let is_free = f.has(page_flags::FREE);
+            if is_free != free.contains(&i) {
+                return Err(format!("pfn {i}: free flag and free list disagree"));
+            }
+            let mc = mapcount.get(&i).copied().unwrap_or(0);
+            let cr = cache_refs.get(&i).copied().unwrap_or(0);
+            if is_free {
+                if f.refcount != 0 || mc != 0 {
+                    return Err(format!("pfn {i}: free but referenced"));
+                }
+                continue;
+            }
+            if f.mapcount != mc {
+                return Err(format!(
+                    "pfn {i}: mapcount {} but {mc} PTEs map it",
+                    f.mapcount
+                ));
+            }
+            if f.refcount != mc + cr {
+                return Err(format!(
+                    "pfn {i}: refcount {} but {mc} mappings + {cr} cache references",
+                    f.refcount
+                ));
+            }
+            if f.refcount == 0 {
+                return Err(format!("pfn {i}: allocated with no reference (leaked)"));
+            }
+            if let Mapping::Anon(av) = f.mapping {
+                if self.anon_vmas.get(av.0).is_none() {
+                    return Err(format!("pfn {i}: points at freed anon_vma {}", av.0));
+                }
+            }
+        }
+        // anon_vmas.
+        let mut children: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut root_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        for (id, av) in self.anon_vmas.iter() {
+            if !av.chains.is_empty() {
+                *children.entry(av.parent.0).or_default() += 1;
+            }
+            if av.root.0 != id {
+                *root_refs.entry(av.root.0).or_default() += 1;
+                if self
+                    .anon_vmas
+                    .get(av.root.0)
+                    .is_none_or(|r| r.root != av.root)
+                {
+                    return Err(format!(
+                        "anon_vma {id}: root {} is not a live root",
+                        av.root.0
+                    ));
+                }
+            }
+        }
+        let mut indexed: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
+        for (id, av) in self.anon_vmas.iter() {
+            for &(s, l, v) in &av.chains {
+                indexed.insert((id, s, l, v.0));
+            }
+            let want_active = active.get(&id).copied().unwrap_or(0);
+            if av.num_active_vmas != want_active {
+                return Err(format!(
+                    "anon_vma {id}: num_active_vmas {} but {want_active} VMAs use it",
+                    av.num_active_vmas
+                ));
+            }
+            let want_children = children.get(&id).copied().unwrap_or(0);
+            if av.num_children != want_children {
+                return Err(format!(
+                    "anon_vma {id}: num_children {} but {want_children} linked children",
+                    av.num_children
+                ));
+            }
+            let want_refs =
+                u32::from(!av.chains.is_empty()) + root_refs.get(&id).copied().unwrap_or(0);
+            if av.refcount != want_refs {
+                return Err(format!(
+                    "anon_vma {id}: refcount {} but {want_refs} holders",
+                    av.refcount
+                ));
+            }
+        }
+        if indexed != chain_entries {
+            let extra = indexed.symmetric_difference(&chain_entries).next();
+            return Err(format!(
+                "anon_vma indexes and VMA chains disagree at {extra:?}"
+            ));
+        }
+        let mut f_indexed = BTreeSet::new();
+        for (id, f) in self.files.iter() {
+            for &(s, l, v) in &f.i_mmap {
+                f_indexed.insert((id, s, l, v.0));
+            }
+            if f.kind == super::files::FileKind::Shmem && f.i_mmap.is_empty() {
+                return Err(format!(
+                    "shmem object {} outlives its last mapping",
+                    f.inode
+                ));
+            }
+        }
+        if f_indexed != file_entries {
+            return Err("file i_mmap indexes and VMAs disagree".into());
+        }
+        for (id, obj) in self.names.iter() {
+            let NameId(i) = id;
+            let want = name_refs.get(&i).copied().unwrap_or(0);
+            if obj.refcount != want {
+                return Err(format!(
+                    "name {i} {:?}: refcount {} but {want} VMAs point at it",
+                    obj.text, obj.refcount
+                ));
+            }
+        }
+        if self.file_paths.len()
+            != self
+                .files
+                .iter()
+                .filter(|(_, f)| f.kind == super::files::FileKind::Regular)
+                .count()
+        {
+            return Err("file path table and regular files disagree".into());
+        }
+        let _ = vpn;
+        Ok(())
+    }
+}
