@@ -141,7 +141,7 @@ impl Machine {
                 .thp_get_unmapped_area(pid, hint, len, pgoff << PAGE_SHIFT)
                 .or_else(|| self.arch_get_unmapped_area(pid, hint, len)),
             Some(FileKind::Shmem) => self.arch_get_unmapped_area(pid, hint, len),
-            None if !shared_anon && hint == 0 && len % PMD_SIZE == 0 => self
+            None if !shared_anon && hint == 0 && len.is_multiple_of(PMD_SIZE) => self
                 .thp_get_unmapped_area(pid, 0, len, 0)
                 .or_else(|| self.arch_get_unmapped_area(pid, 0, len)),
             None => self.arch_get_unmapped_area(pid, hint, len),
