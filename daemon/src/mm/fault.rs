@@ -261,11 +261,7 @@ impl Machine {
         if pfn != ZERO_PFN {
             let old = &mut self.frames[pfn];
             old.mapcount -= 1;
-            match mm_counter_index(old) {
-                0 => counters.rss_anon -= 1,
-                1 => counters.rss_file -= 1,
-                _ => counters.rss_shmem -= 1,
-            }
+            *counters.rss_mut(mm_counter_index(old)) -= 1;
             self.frames.put(pfn);
         }
         self.frames[new].mapcount = 1;
@@ -293,11 +289,7 @@ impl Machine {
         f.mapcount += 1;
         let idx = mm_counter_index(f);
         let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
-        match idx {
-            0 => c.rss_anon += 1,
-            1 => c.rss_file += 1,
-            _ => c.rss_shmem += 1,
-        }
+        *c.rss_mut(idx) += 1;
         self.set_pte(pid, addr, Pte::present(pfn, write, write, true));
     }
 
@@ -381,11 +373,7 @@ impl Machine {
                         f.flags |= page_flags::DIRTY;
                     }
                     f.mapcount -= 1;
-                    match mm_counter_index(f) {
-                        0 => counters.rss_anon -= 1,
-                        1 => counters.rss_file -= 1,
-                        _ => counters.rss_shmem -= 1,
-                    }
+                    *counters.rss_mut(mm_counter_index(f)) -= 1;
                     frames.put(pfn);
                 }
             } else if pte.is_swap() {

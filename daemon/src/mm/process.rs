@@ -70,6 +70,15 @@ impl MmCounters {
         }
     }
 
+    /// The RSS counter for `mm_counter_index` 0 (anon), 1 (file) or 2 (shmem).
+    pub fn rss_mut(&mut self, index: usize) -> &mut u64 {
+        match index {
+            0 => &mut self.rss_anon,
+            1 => &mut self.rss_file,
+            _ => &mut self.rss_shmem,
+        }
+    }
+
     pub fn update_hiwater_rss(&mut self) {
         self.hiwater_rss = self.hiwater_rss.max(self.rss());
     }
