@@ -1,0 +1,30 @@
+//! The narrow interface through which the tree asks for data: [`Source`].
+//!
+//! fusefs knows nothing of the simulator. The daemon implements `Source` over its machine: each
+//! method takes the machine's read lock, builds one view, and releases the lock before returning,
+//! so every rendered file comes from one consistent state and no lock is held while formatting.
+
+use crate::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
+
+/// What the tree needs from the machine it shows. Every method answers from one consistent
+/// state; `None` means the object does not exist (the process has exited, the pfn is free).
+pub trait Source: Send + Sync {
+    /// Pids of the live processes, ascending.
+    fn pids(&self) -> Vec<u32>;
+    /// Whether `pid` is a live process (cheaper than `pids().contains()`).
+    fn has_pid(&self, pid: u32) -> bool;
+    /// The address space of `pid` as maps, smaps and smaps_rollup show it.
+    fn address_space(&self, pid: u32) -> Option<AddressSpaceView>;
+    /// The status/statm numbers of `pid`; `comm` is also the `comm` file.
+    fn status(&self, pid: u32) -> Option<StatusView>;
+    /// pagemap entries of `pid` for `count` virtual pages from `first_vpn`.
+    fn pagemap(&self, pid: u32, first_vpn: u64, count: u64) -> Option<Vec<u64>>;
+    /// Pfns of the resident (allocated) frames, ascending: the entries of `rmap/`.
+    fn resident_pfns(&self) -> Vec<u64>;
+    /// The frame `pfn` and every mapping of it; `None` for a free or invalid pfn.
+    fn rmap(&self, pfn: u64) -> Option<RmapView>;
+    /// The name table, in ascending id order.
+    fn names(&self) -> Vec<NameObjectView>;
+    /// The machine-wide numbers of `meminfo`.
+    fn meminfo(&self) -> MeminfoView;
+}

@@ -1,0 +1,335 @@
+//! The layout of the tree and its pure operations: lookup, directory listing, rendering.
+//!
+//! ```text
+//! /                 0555
+//! ├── <pid>/        0555  one per live process
+//! │   ├── maps      0444
+//! │   ├── smaps     0444
+//! │   ├── smaps_rollup 0444
+//! │   ├── status    0444
+//! │   ├── statm     0444
+//! │   ├── pagemap   0400  binary; reads must be 8-byte aligned
+//! │   └── comm      0444
+//! ├── rmap/         0555  lists the resident pfns in decimal
+//! │   └── <pfn>     0444  any resident pfn, decimal or 0x-hex
+//! ├── names         0444  the name table
+//! └── meminfo       0444
+//! ```
+//!
+//! The FUSE adapter and the control socket's `read path=` both go through these functions, so the
+//! two ways of reading a file cannot disagree. Nothing here holds state: each call asks the
+//! [`Source`] for one view and formats it.
+
+use std::fmt;
+
+use crate::render::{self, PagemapError};
+use crate::source::Source;
+
+/// The files of a `<pid>/` directory, in listing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcFile {
+    Maps,
+    Smaps,
+    SmapsRollup,
+    Status,
+    Statm,
+    Pagemap,
+    Comm,
+}
+
+impl ProcFile {
+    /// Every file of a `<pid>/` directory, in listing order.
+    pub const ALL: [ProcFile; 7] = [
+        ProcFile::Maps,
+        ProcFile::Smaps,
+        ProcFile::SmapsRollup,
+        ProcFile::Status,
+        ProcFile::Statm,
+        ProcFile::Pagemap,
+        ProcFile::Comm,
+    ];
+
+    /// The file's name in the directory.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcFile::Maps => "maps",
+            ProcFile::Smaps => "smaps",
+            ProcFile::SmapsRollup => "smaps_rollup",
+            ProcFile::Status => "status",
+            ProcFile::Statm => "statm",
+            ProcFile::Pagemap => "pagemap",
+            ProcFile::Comm => "comm",
+        }
+    }
+
+    /// The file called `name`, if any.
+    pub fn from_name(name: &str) -> Option<ProcFile> {
+        ProcFile::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// One node of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Node {
+    Root,
+    /// `<pid>/`
+    ProcDir(u32),
+    /// `<pid>/<file>`
+    ProcFile(u32, ProcFile),
+    /// `rmap/`
+    RmapDir,
+    /// `rmap/<pfn>`
+    Rmap(u64),
+    /// `names`
+    Names,
+    /// `meminfo`
+    Meminfo,
+}
+
+impl Node {
+    pub fn is_dir(self) -> bool {
+        matches!(self, Node::Root | Node::ProcDir(_) | Node::RmapDir)
+    }
+
+    /// Permission bits as /proc shows them: directories 0555, files 0444, pagemap 0400.
+    pub fn mode(self) -> u16 {
+        match self {
+            Node::Root | Node::ProcDir(_) | Node::RmapDir => 0o555,
+            Node::ProcFile(_, ProcFile::Pagemap) => 0o400,
+            _ => 0o444,
+        }
+    }
+
+    /// Whether the node still exists in the source (its process lives, its pfn is resident).
+    pub fn exists(self, source: &dyn Source) -> bool {
+        match self {
+            Node::Root | Node::RmapDir | Node::Names | Node::Meminfo => true,
+            Node::ProcDir(pid) | Node::ProcFile(pid, _) => source.has_pid(pid),
+            Node::Rmap(pfn) => source.rmap(pfn).is_some(),
+        }
+    }
+}
+
+/// Why a tree operation failed; [`TreeError::errno`] is what FUSE and the socket report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeError {
+    /// No such file or directory (ENOENT); holds the path or name asked for.
+    NotFound(String),
+    /// A path component that is a file was used as a directory (ENOTDIR).
+    NotADirectory(String),
+    /// A directory was read as a file (EISDIR).
+    IsADirectory(String),
+    /// pagemap is binary and unbounded: it is read by range ([`read_pagemap`]), never whole.
+    PagemapNeedsRange,
+    /// A pagemap read the kernel refuses (EINVAL).
+    Pagemap(PagemapError),
+}
+
+impl TreeError {
+    /// The errno number (libc values, x86_64).
+    pub fn errno(&self) -> i32 {
+        match self {
+            TreeError::NotFound(_) => 2,
+            TreeError::NotADirectory(_) => 20,
+            TreeError::IsADirectory(_) => 21,
+            TreeError::PagemapNeedsRange => 22,
+            TreeError::Pagemap(e) => e.errno(),
+        }
+    }
+
+    /// The symbolic errno name, as the control socket prints it.
+    pub fn errno_name(&self) -> &'static str {
+        match self.errno() {
+            2 => "ENOENT",
+            20 => "ENOTDIR",
+            21 => "EISDIR",
+            _ => "EINVAL",
+        }
+    }
+}
+
+impl fmt::Display for TreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TreeError::NotFound(p) => write!(f, "no such file or directory: {p}"),
+            TreeError::NotADirectory(p) => write!(f, "not a directory: {p}"),
+            TreeError::IsADirectory(p) => write!(f, "is a directory: {p}"),
+            TreeError::PagemapNeedsRange => {
+                write!(
+                    f,
+                    "pagemap is binary: read it with an 8-byte aligned offset and length"
+                )
+            }
+            TreeError::Pagemap(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TreeError {}
+
+/// Parses a pfn as `rmap/` accepts it: decimal, or `0x` followed by hex digits.
+pub fn parse_pfn(s: &str) -> Option<u64> {
+    if let Some(hex) = s.strip_prefix("0x") {
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok()
+    } else {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+}
+
+/// Parses a pid directory name: decimal without a sign or leading zeros, as /proc spells it.
+fn parse_pid(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The child `name` of directory `parent`.
+pub fn lookup_child(source: &dyn Source, parent: Node, name: &str) -> Result<Node, TreeError> {
+    let not_found = || TreeError::NotFound(name.to_string());
+    match parent {
+        Node::Root => match name {
+            "rmap" => Ok(Node::RmapDir),
+            "names" => Ok(Node::Names),
+            "meminfo" => Ok(Node::Meminfo),
+            _ => {
+                let pid = parse_pid(name).ok_or_else(not_found)?;
+                source
+                    .has_pid(pid)
+                    .then_some(Node::ProcDir(pid))
+                    .ok_or_else(not_found)
+            }
+        },
+        Node::ProcDir(pid) => {
+            let file = ProcFile::from_name(name).ok_or_else(not_found)?;
+            source
+                .has_pid(pid)
+                .then_some(Node::ProcFile(pid, file))
+                .ok_or_else(not_found)
+        }
+        Node::RmapDir => {
+            let pfn = parse_pfn(name).ok_or_else(not_found)?;
+            source
+                .rmap(pfn)
+                .map(|_| Node::Rmap(pfn))
+                .ok_or_else(not_found)
+        }
+        _ => Err(TreeError::NotADirectory(name.to_string())),
+    }
+}
+
+/// The node at `path`, relative to the root (`""`, `/` and `.` components name the root;
+/// `12/smaps`, `/rmap/0x1f`).
+pub fn lookup(source: &dyn Source, path: &str) -> Result<Node, TreeError> {
+    let mut node = Node::Root;
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        node = match lookup_child(source, node, comp) {
+            Err(TreeError::NotFound(_)) => return Err(TreeError::NotFound(path.to_string())),
+            Err(TreeError::NotADirectory(_)) => {
+                return Err(TreeError::NotADirectory(path.to_string()))
+            }
+            other => other?,
+        };
+    }
+    Ok(node)
+}
+
+/// The entries of directory `dir` (without `.` and `..`), in a stable order: the root lists the
+/// pids ascending, then `rmap`, `names`, `meminfo`; `rmap/` lists the resident pfns ascending.
+pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, TreeError> {
+    match dir {
+        Node::Root => {
+            let mut v: Vec<(String, Node)> = source
+                .pids()
+                .into_iter()
+                .map(|p| (p.to_string(), Node::ProcDir(p)))
+                .collect();
+            v.push(("rmap".to_string(), Node::RmapDir));
+            v.push(("names".to_string(), Node::Names));
+            v.push(("meminfo".to_string(), Node::Meminfo));
+            Ok(v)
+        }
+        Node::ProcDir(pid) => {
+            if !source.has_pid(pid) {
+                return Err(TreeError::NotFound(pid.to_string()));
+            }
+            Ok(ProcFile::ALL
+                .iter()
+                .map(|f| (f.name().to_string(), Node::ProcFile(pid, *f)))
+                .collect())
+        }
+        Node::RmapDir => Ok(source
+            .resident_pfns()
+            .into_iter()
+            .map(|pfn| (pfn.to_string(), Node::Rmap(pfn)))
+            .collect()),
+        _ => Err(TreeError::NotADirectory(format!("{dir:?}"))),
+    }
+}
+
+/// The whole content of text file `node`, rendered from one view.
+pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
+    let gone = || TreeError::NotFound(format!("{node:?}"));
+    let mut out = Vec::new();
+    match node {
+        Node::Root | Node::ProcDir(_) | Node::RmapDir => {
+            return Err(TreeError::IsADirectory(format!("{node:?}")))
+        }
+        Node::ProcFile(pid, file) => match file {
+            ProcFile::Maps => {
+                render::render_maps(&source.address_space(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::Smaps => {
+                render::render_smaps(&source.address_space(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::SmapsRollup => {
+                render::render_smaps_rollup(&source.address_space(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::Status => {
+                render::render_status(&source.status(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::Statm => {
+                render::render_statm(&source.status(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::Comm => {
+                out.extend_from_slice(source.status(pid).ok_or_else(gone)?.comm.as_bytes());
+                out.push(b'\n');
+            }
+            ProcFile::Pagemap => return Err(TreeError::PagemapNeedsRange),
+        },
+        Node::Rmap(pfn) => render::render_rmap(&source.rmap(pfn).ok_or_else(gone)?, &mut out),
+        Node::Names => render::render_names(&source.names(), &mut out),
+        Node::Meminfo => render::render_meminfo(&source.meminfo(), &mut out),
+    }
+    Ok(out)
+}
+
+/// The user address space's end (x86_64 `TASK_SIZE`): pagemap ends at its last page.
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// A read of `size` bytes at `offset` of `<pid>/pagemap`, computed for that range only. Both must
+/// be multiples of 8 (EINVAL otherwise, as `pagemap_read`); a read past the last user page is
+/// short or empty.
+pub fn read_pagemap(
+    source: &dyn Source,
+    pid: u32,
+    offset: u64,
+    size: u32,
+) -> Result<Vec<u8>, TreeError> {
+    let (first_vpn, count) = render::pagemap_range(offset, size).map_err(TreeError::Pagemap)?;
+    let last_vpn = TASK_SIZE / 4096;
+    let count = count.min(last_vpn.saturating_sub(first_vpn));
+    let entries = source
+        .pagemap(pid, first_vpn, count)
+        .ok_or_else(|| TreeError::NotFound(format!("{pid}/pagemap")))?;
+    let mut out = Vec::with_capacity(entries.len() * 8);
+    render::render_pagemap(&entries, &mut out);
+    Ok(out)
+}
