@@ -1,1 +1,9 @@
-//! End-to-end and oracle tests of anonmap live in tests/tests/.
+//! anonmap-tests: shared pieces of the end-to-end and oracle tests (the tests live in tests/).
+//!
+//! - [`kernel_gen`]: a replay of the kernel oracle generator (gen.c) against the simulator, which
+//!   recovers the calls a case's script leaves out.
+//! - [`oracle`]: the oracle cases as data: listing, comparing with `compare.py`'s rules,
+//!   replaying a folder of cases from their seeds.
+
+pub mod kernel_gen;
+pub mod oracle;
