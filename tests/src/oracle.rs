@@ -115,9 +115,7 @@ pub struct ReplaySummary {
 /// Applies a script's lines to a fresh machine, in order; the first error is returned with its
 /// line.
 pub fn run_script_text(text: &str) -> Result<Machine, String> {
-    let mut m = Machine::new(MachineConfig {
-        ram_bytes: 64 << 20,
-    });
+    let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
     for line in kernel_gen::op_lines(text) {
         let op = anonmap_daemon::command::parse_line(&line)
             .map_err(|e| format!("{line}: {e}"))?
@@ -142,9 +140,7 @@ pub fn replay_all(dir: &str) -> ReplaySummary {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let seed = kernel_gen::seed_of_script(&text)
             .unwrap_or_else(|| panic!("{name}: no seed in the script's first line"));
-        let machine = Machine::new(MachineConfig {
-            ram_bytes: 64 << 20,
-        });
+        let machine = Machine::new(MachineConfig::with_ram(64 << 20));
         let replay = match kernel_gen::replay(seed, machine, |m, line| {
             m.check_invariants()
                 .map_err(|e| format!("{line}: invariant broken: {e}"))

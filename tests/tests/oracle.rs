@@ -22,9 +22,7 @@ use anonmap_tests::oracle::{cases, compare_case, replay_all};
 fn run_script(path: &Path) -> Machine {
     let text = std::fs::read_to_string(path).unwrap();
     // 64 MiB: ample for the arena, and check_invariants scans every frame after each op.
-    let mut m = Machine::new(MachineConfig {
-        ram_bytes: 64 << 20,
-    });
+    let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
     let mut labels = Labels::new();
     for (n, line) in text.lines().enumerate() {
         let Some(op) =

@@ -134,6 +134,9 @@ pub enum Op<A = u64> {
     },
     /// `munmap pid=N addr=A len=L`
     Munmap { pid: u32, addr: A, len: u64 },
+    /// `reclaim pid=N addr=A len=L`: page reclaim of the pages the process maps in the range,
+    /// through the rmap (anonymous pages to swap, page-cache pages dropped).
+    Reclaim { pid: u32, addr: A, len: u64 },
     /// `mprotect pid=N addr=A len=L prot=P`
     Mprotect {
         pid: u32,
@@ -189,6 +192,7 @@ impl<A> Op<A> {
             Op::Fork { .. } => "fork",
             Op::Mmap { .. } => "mmap",
             Op::Munmap { .. } => "munmap",
+            Op::Reclaim { .. } => "reclaim",
             Op::Mprotect { .. } => "mprotect",
             Op::Mremap { .. } => "mremap",
             Op::Madvise { .. } => "madvise",

@@ -53,7 +53,7 @@ struct Command {
     build: fn(&Args) -> Result<Op<Addr>, Error>,
 }
 
-const COMMANDS: [Command; 13] = [
+const COMMANDS: [Command; 14] = [
     Command {
         verb: "spawn",
         keys: &["pid", "comm", "uid"],
@@ -105,6 +105,12 @@ const COMMANDS: [Command; 13] = [
         keys: &["pid", "addr", "len", "advice"],
         flags: &[],
         build: madvise,
+    },
+    Command {
+        verb: "reclaim",
+        keys: &["pid", "addr", "len"],
+        flags: &[],
+        build: reclaim,
     },
     Command {
         verb: "brk",
@@ -278,6 +284,14 @@ fn mmap(a: &Args) -> Result<Op<Addr>, Error> {
 
 fn munmap(a: &Args) -> Result<Op<Addr>, Error> {
     Ok(Op::Munmap {
+        pid: a.req("pid", parse_u32)?,
+        addr: a.req("addr", parse_addr)?,
+        len: a.req("len", parse_number)?,
+    })
+}
+
+fn reclaim(a: &Args) -> Result<Op<Addr>, Error> {
+    Ok(Op::Reclaim {
         pid: a.req("pid", parse_u32)?,
         addr: a.req("addr", parse_addr)?,
         len: a.req("len", parse_number)?,

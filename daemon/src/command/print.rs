@@ -209,7 +209,7 @@ impl<A: FmtAddr> fmt::Display for Op<A> {
                 }
                 Ok(())
             }
-            Op::Munmap { pid, addr: a, len } => {
+            Op::Munmap { pid, addr: a, len } | Op::Reclaim { pid, addr: a, len } => {
                 value(f, "pid", pid)?;
                 addr(f, "addr", a)?;
                 hex(f, "len", *len)

@@ -108,6 +108,7 @@ fn op<A: Clone + std::fmt::Debug + 'static>(
                 }
             ),
         (pid(), addr.clone(), number()).prop_map(|(pid, addr, len)| Op::Munmap { pid, addr, len }),
+        (pid(), addr.clone(), number()).prop_map(|(pid, addr, len)| Op::Reclaim { pid, addr, len }),
         (pid(), addr.clone(), number(), prot()).prop_map(|(pid, addr, len, prot)| {
             Op::Mprotect {
                 pid,

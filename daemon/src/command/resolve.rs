@@ -107,6 +107,11 @@ impl<A> Op<A> {
                 addr: f("addr", addr)?,
                 len,
             },
+            Op::Reclaim { pid, addr, len } => Op::Reclaim {
+                pid,
+                addr: f("addr", addr)?,
+                len,
+            },
             Op::Mprotect {
                 pid,
                 addr,

@@ -217,6 +217,14 @@ fn the_table_forms_parse() {
             },
         ),
         (
+            "reclaim pid=1 addr=heap+4K len=64K",
+            Op::Reclaim {
+                pid: 1,
+                addr: label("heap", 0x1000),
+                len: 0x10000,
+            },
+        ),
+        (
             "mprotect pid=1 addr=heap len=4K prot=---",
             Op::Mprotect {
                 pid: 1,
@@ -513,7 +521,8 @@ fn malformed_lines_are_einval_naming_the_culprit() {
         ("mmap pid=1 len= prot=rw-", "mmap: key len= has no value"),
         // commands
         ("Spawn pid=1", "unknown command \"Spawn\""),
-        ("reclaim pid=1", "unknown command \"reclaim\""),
+        ("reclaim pid=1", "reclaim: missing required key addr="),
+        ("migrate pid=1", "unknown command \"migrate\""),
         ("pid=1", "must start with a command word"),
     ];
     for (line, want) in cases {

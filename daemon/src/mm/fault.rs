@@ -1,6 +1,6 @@
 //! Page faults through `touch` (mm/memory.c): anonymous faults (zero page on read, a new
 //! page on write), file and shmem faults with fault-around, COW with in-place reuse,
-//! stack growth, and PTE zapping for munmap, MADV_DONTNEED and exit.
+//! stack growth, swap-in (see `swap`), and PTE zapping for munmap, MADV_DONTNEED and exit.
 //!
 //! `touch` validates the whole range first (every page mapped, access allowed, inside the
 //! file, enough free frames), so a failing touch changes nothing.
@@ -163,6 +163,11 @@ impl Machine {
         let mut addr = start.max(v.start);
         while addr < end {
             let pte = pt.get(vpn(addr));
+            if pte.is_swap() {
+                n += self.swap_in_frames_needed(pte, write);
+                addr += PAGE_SIZE;
+                continue;
+            }
             n += match (pte.is_present(), write) {
                 (false, false) => u64::from(v.file.is_some() && !cached(addr)),
                 (false, true) if v.file.is_none() => 1,
@@ -182,7 +187,15 @@ impl Machine {
 
     /// `handle_pte_fault` for one page already validated.
     fn handle_fault(&mut self, pid: Pid, vma: VmaId, addr: u64, write: bool) {
-        let pte = self.procs[&pid].mm.pt.get(vpn(addr));
+        let mut pte = self.procs[&pid].mm.pt.get(vpn(addr));
+        if pte.is_swap() {
+            self.do_swap_page(pid, vma, addr, write);
+            pte = self.procs[&pid].mm.pt.get(vpn(addr));
+            if !write || pte.write() {
+                return;
+            }
+            // A write to a page that may still be shared: do_wp_page below copies it.
+        }
         let (file, shared) = {
             let v = &self.vmas[vma.0];
             (v.file, v.flags & VM_SHARED != 0)
@@ -218,7 +231,7 @@ impl Machine {
             }
             return;
         }
-        debug_assert!(pte.is_present(), "swap entries are not produced yet");
+        debug_assert!(pte.is_present());
         if !write {
             self.set_pte(pid, addr, pte.with_young(true));
             return;
@@ -361,6 +374,7 @@ impl Machine {
     /// dirty bit.
     pub(super) fn zap_range(&mut self, vma: VmaId, start: u64, end: u64) {
         let pid = self.vmas[vma.0].pid;
+        let mut freed_slots = Vec::new();
         let Machine { procs, frames, .. } = self;
         let mm = &mut procs.get_mut(&pid).expect("live").mm;
         let counters = &mut mm.counters;
@@ -378,9 +392,14 @@ impl Machine {
                 }
             } else if pte.is_swap() {
                 counters.swap_ents -= 1;
+                freed_slots.push(pte.swap_slot());
             }
             *pte = Pte::NONE;
         });
+        // free_swap_and_cache for every swap entry zapped.
+        for slot in freed_slots {
+            self.swap_entry_put(slot);
+        }
     }
 
     /// Fails with ENOMEM unless `len` bytes could be populated from free frames.

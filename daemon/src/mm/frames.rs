@@ -27,11 +27,14 @@ pub mod page_flags {
     pub const FREE: u16 = 1 << 5;
     /// The frame sits in a file's (or shmem object's) page cache.
     pub const CACHE: u16 = 1 << 6;
+    /// PG_swapcache: the frame holds a swap slot's data and the swap cache holds a reference.
+    pub const SWAPCACHE: u16 = 1 << 7;
 
     /// Flag names in display order, for the rmap view.
-    pub const NAMES: [(u16, &str); 7] = [
+    pub const NAMES: [(u16, &str); 8] = [
         (ANON, "anon"),
         (CACHE, "pagecache"),
+        (SWAPCACHE, "swapcache"),
         (SWAPBACKED, "swapbacked"),
         (DIRTY, "dirty"),
         (REFERENCED, "referenced"),
@@ -56,8 +59,8 @@ pub struct Frame {
     /// Invariant: equals the number of present PTEs, over all page tables, that map this pfn
     /// (0 for free frames and for the zero page).
     pub mapcount: u32,
-    /// Invariant: mapcount + 1 if the frame is in a page cache (the cache's reference) + 0
-    /// otherwise; 0 exactly when the frame is free.
+    /// Invariant: mapcount + 1 if the frame is in a page cache or the swap cache (the cache's
+    /// reference); 0 exactly when the frame is free.
     pub refcount: u32,
     /// `page_flags` bits.
     pub flags: u16,

@@ -5,7 +5,8 @@
 //! only inside VMAs, each mapped page reachable through its rmap at that address); frame
 //! mapcounts and refcounts against the PTEs and page caches; the free list; mm counters
 //! against the VMAs and PTEs; anon_vma chains against their interval indexes in both
-//! directions, active-VMA, child and reference counts; file i_mmap indexes; name refcounts.
+//! directions, active-VMA, child and reference counts; file i_mmap indexes; name refcounts;
+//! swap slot counts against the swap PTEs, the swap cache, the free slots, MM_SWAPENTS.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,7 @@ impl Machine {
         let mut chain_entries: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
         let mut file_entries: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
         let mut live_vmas = 0usize;
+        let mut swap_refs: BTreeMap<u32, u32> = BTreeMap::new();
         for (pid, p) in &self.procs {
             let mm = &p.mm;
             let (mut total, mut data, mut stack, mut exec) = (0u64, 0u64, 0u64, 0u64);
@@ -102,6 +104,7 @@ impl Machine {
             }
             // PTEs: inside VMAs, reachable through the rmap.
             let mut rss = [0u64; 3];
+            let mut swap_ents = 0u64;
             let mut err = None;
             mm.pt.for_each(0, u64::MAX >> PAGE_SHIFT, |v_pn, pte| {
                 if err.is_some() {
@@ -112,7 +115,18 @@ impl Machine {
                     err = Some(format!("pid {pid}: PTE at {addr:#x} outside every VMA"));
                     return;
                 };
+                if pte.is_swap() {
+                    swap_ents += 1;
+                    *swap_refs.entry(pte.swap_slot()).or_default() += 1;
+                    if self.vmas[id.0].anon_vma.is_none() {
+                        err = Some(format!(
+                            "pid {pid}: swap entry at {addr:#x} in a VMA without an anon_vma"
+                        ));
+                    }
+                    return;
+                }
                 if !pte.is_present() {
+                    err = Some(format!("pid {pid}: PTE at {addr:#x} is neither present nor swap"));
                     return;
                 }
                 let pfn = pte.pfn();
@@ -141,6 +155,12 @@ impl Machine {
             });
             if let Some(e) = err {
                 return Err(e);
+            }
+            if c.swap_ents != swap_ents {
+                return Err(format!(
+                    "pid {pid}: MM_SWAPENTS {} but {swap_ents} swap PTEs",
+                    c.swap_ents
+                ));
             }
             if [c.rss_anon, c.rss_file, c.rss_shmem] != rss {
                 return Err(format!(
@@ -171,6 +191,10 @@ impl Machine {
                 }
                 *cache_refs.entry(pfn.0).or_default() += 1;
             }
+        }
+        self.check_swap(&swap_refs)?;
+        for (_, pfn) in self.swap.cache_entries() {
+            *cache_refs.entry(pfn.0).or_default() += 1;
         }
         let free: BTreeSet<u32> = self.frames.free_list().iter().copied().collect();
         if free.len() != self.frames.free_list().len() {
@@ -302,6 +326,72 @@ impl Machine {
             return Err("file path table and regular files disagree".into());
         }
         let _ = vpn;
+        Ok(())
+    }
+
+    /// The swap device against the swap PTEs counted per slot in `swap_refs`.
+    fn check_swap(&self, swap_refs: &BTreeMap<u32, u32>) -> Result<(), String> {
+        let used: BTreeMap<u32, u32> = self.swap.used_slots().collect();
+        if &used != swap_refs {
+            let (slot, _) = used
+                .iter()
+                .zip(swap_refs.iter())
+                .find(|(a, b)| a != b)
+                .map(|(a, _)| a)
+                .or(used.iter().next())
+                .unwrap_or((&0, &0));
+            return Err(format!(
+                "swap counts disagree with the swap PTEs (first at slot {slot}): {} slots in use, {} referenced",
+                used.len(),
+                swap_refs.len()
+            ));
+        }
+        let free: BTreeSet<u32> = self.swap.free_list().iter().copied().collect();
+        if free.len() != self.swap.free_list().len() {
+            return Err("a swap slot is on the free list twice".into());
+        }
+        if free.contains(&0) || free.iter().any(|s| used.contains_key(s)) {
+            return Err("the swap free list holds slot 0 or a slot in use".into());
+        }
+        if free.len() as u64 + used.len() as u64 != self.swap.total() {
+            return Err(format!(
+                "{} free + {} used swap slots but the device has {}",
+                free.len(),
+                used.len(),
+                self.swap.total()
+            ));
+        }
+        let mut n = 0;
+        for (slot, pfn) in self.swap.cache_entries() {
+            n += 1;
+            let f = &self.frames[pfn];
+            if !used.contains_key(&slot) {
+                return Err(format!(
+                    "swap cache holds pfn {} for free slot {slot}",
+                    pfn.0
+                ));
+            }
+            if !f.has(page_flags::SWAPCACHE) || !f.is_anon() || self.swap.slot_of(pfn) != Some(slot)
+            {
+                return Err(format!(
+                    "swap-cache pfn {} (slot {slot}) has a wrong identity",
+                    pfn.0
+                ));
+            }
+        }
+        if self.swap.reverse_entries().count() != n {
+            return Err("the swap cache and its reverse map disagree".into());
+        }
+        let flagged = self
+            .frames
+            .allocated()
+            .filter(|&p| self.frames[p].has(page_flags::SWAPCACHE))
+            .count();
+        if flagged != n {
+            return Err(format!(
+                "{flagged} frames flagged swapcache but {n} in the swap cache"
+            ));
+        }
         Ok(())
     }
 }

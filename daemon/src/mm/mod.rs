@@ -17,6 +17,8 @@
 //! - [`process`]: processes and their mm counters; spawn, fork, exit (kernel/fork.c).
 //! - [`mmap`]: mmap, munmap, mremap, brk and address placement (mm/mmap.c, mm/mremap.c).
 //! - [`fault`]: page faults through `touch`, COW, fault-around, PTE zapping (mm/memory.c).
+//! - [`swap`]: the swap device, the swap cache, reclaim through the rmap, swap-in
+//!   (mm/swapfile.c, mm/vmscan.c).
 //! - [`attrs`]: range attribute changes: mprotect, madvise, prctl naming (mm/mprotect.c,
 //!   mm/madvise.c).
 //! - [`views`]: smaps/status/pagemap/rmap/name-table views (fs/proc/task_mmu.c).
@@ -33,6 +35,7 @@ pub mod pagetable;
 pub mod process;
 pub mod rmap;
 pub mod slab;
+pub mod swap;
 pub mod types;
 pub mod views;
 pub mod vma;
@@ -56,11 +59,27 @@ use vma::Vma;
 pub struct MachineConfig {
     /// RAM in bytes: the number of page frames is `ram_bytes / 4096`.
     pub ram_bytes: u64,
+    /// The swap device in bytes: one header page, the rest swap slots; 0 for no swap.
+    pub swap_bytes: u64,
+}
+
+impl MachineConfig {
+    /// `ram_bytes` of RAM and no swap.
+    pub fn with_ram(ram_bytes: u64) -> MachineConfig {
+        MachineConfig {
+            ram_bytes,
+            swap_bytes: 0,
+        }
+    }
 }
 
 impl Default for MachineConfig {
+    /// 4 GiB of RAM and 1 GiB of swap.
     fn default() -> Self {
-        MachineConfig { ram_bytes: 4 << 30 }
+        MachineConfig {
+            ram_bytes: 4 << 30,
+            swap_bytes: 1 << 30,
+        }
     }
 }
 
@@ -73,6 +92,8 @@ pub enum Outcome {
     Pid(Pid),
     /// `ok addr=A` (mmap, mremap, brk)
     Addr(u64),
+    /// `ok pages=N` (reclaim: how many pages were reclaimed)
+    Pages(u64),
 }
 
 /// The whole simulated machine.
@@ -81,6 +102,8 @@ pub struct Machine {
     config: MachineConfig,
     /// Every page frame of RAM.
     frames: Frames,
+    /// The swap device and the swap cache.
+    swap: swap::Swap,
     /// Every VMA of every process. Invariant: each live VMA is keyed by its `start` in exactly
     /// its own process's `Mm::vmas`.
     vmas: Slab<Vma>,
@@ -106,6 +129,7 @@ impl Machine {
         Machine {
             config,
             frames: Frames::new(config.ram_bytes),
+            swap: swap::Swap::new(config.swap_bytes),
             vmas: Slab::default(),
             anon_vmas: Slab::default(),
             names: Names::default(),
@@ -210,6 +234,7 @@ impl Machine {
             } => self
                 .touch(*pid, *addr, *len, *access)
                 .map(|()| Outcome::Done),
+            Op::Reclaim { pid, addr, len } => self.reclaim(*pid, *addr, *len).map(Outcome::Pages),
             Op::File { path, size } => self.create_file(path, *size).map(|_| Outcome::Done),
             Op::Read { path } => Err(crate::err!(
                 EINVAL,

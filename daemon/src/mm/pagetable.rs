@@ -12,8 +12,9 @@ const ENTRIES: usize = 512;
 /// One page-table entry.
 ///
 /// Encoding: bit 0 present; if present, bit 1 writable, bit 5 young (accessed), bit 6 dirty and
-/// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set and the
-/// swap slot in bits 12... Zero is `pte_none`.
+/// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set, bit 10
+/// the swap PTE's exclusive marker (`pte_swp_exclusive`: the page was PageAnonExclusive when it
+/// was unmapped) and the swap slot in bits 12... Zero is `pte_none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pte(pub u64);
 
@@ -24,6 +25,7 @@ impl Pte {
     const YOUNG: u64 = 1 << 5;
     const DIRTY: u64 = 1 << 6;
     const SWAP: u64 = 1 << 9;
+    const SWP_EXCLUSIVE: u64 = 1 << 10;
 
     /// A present PTE.
     pub fn present(pfn: Pfn, write: bool, dirty: bool, young: bool) -> Pte {
@@ -40,9 +42,20 @@ impl Pte {
         Pte(v)
     }
 
-    /// A swap entry for `slot`.
-    pub fn swap(slot: u32) -> Pte {
-        Pte(Self::SWAP | (u64::from(slot) << 12))
+    /// A swap entry for `slot`, marked exclusive if the unmapped page was certainly exclusive.
+    pub fn swap(slot: u32, exclusive: bool) -> Pte {
+        let e = if exclusive { Self::SWP_EXCLUSIVE } else { 0 };
+        Pte(Self::SWAP | e | (u64::from(slot) << 12))
+    }
+    /// `pte_swp_exclusive` of a swap entry.
+    pub fn swp_exclusive(self) -> bool {
+        debug_assert!(self.is_swap());
+        self.0 & Self::SWP_EXCLUSIVE != 0
+    }
+    /// The same swap entry without the exclusive marker (`pte_swp_clear_exclusive`).
+    pub fn swp_clear_exclusive(self) -> Pte {
+        debug_assert!(self.is_swap());
+        Pte(self.0 & !Self::SWP_EXCLUSIVE)
     }
 
     pub fn is_none(self) -> bool {

@@ -323,7 +323,8 @@ impl Machine {
 
     /// `copy_page_range` for one VMA: every PTE of the parent VMA is copied into the child;
     /// pages gain a mapping, lose exclusivity, and private writable entries become read-only in
-    /// both (`copy_present_pte`); the child's copy is old.
+    /// both (`copy_present_pte`); the child's copy is old. Swap entries are duplicated
+    /// (`copy_nonpresent_pte`).
     fn copy_page_range(&mut self, child_vma: VmaId, parent_vma: VmaId) {
         let (start, end, cow, shared) = {
             let v = &self.vmas[parent_vma.0];
@@ -337,12 +338,17 @@ impl Machine {
         let parent = self.vmas[parent_vma.0].pid;
         let child = self.vmas[child_vma.0].pid;
         let mut copies: Vec<(u64, Pte)> = Vec::new();
+        let mut dup_slots: Vec<u32> = Vec::new();
         let frames = &mut self.frames;
         let mut rss = [0u64; 3];
         let pproc = self.procs.get_mut(&parent).expect("parent");
         pproc.mm.pt.update(vpn(start), vpn(end), |v, pte| {
-            if !pte.is_present() {
-                return; // swap entries are not modelled as copies yet
+            if pte.is_swap() {
+                // copy_nonpresent_pte: swap_duplicate, and neither copy stays exclusive.
+                *pte = pte.swp_clear_exclusive();
+                dup_slots.push(pte.swap_slot());
+                copies.push((v, *pte));
+                return;
             }
             let pfn = pte.pfn();
             let mut p = *pte;
@@ -371,6 +377,10 @@ impl Machine {
         c.rss_anon += rss[0];
         c.rss_file += rss[1];
         c.rss_shmem += rss[2];
+        c.swap_ents += dup_slots.len() as u64;
+        for slot in dup_slots {
+            self.swap_entry_dup(slot);
+        }
     }
 }
 

@@ -51,8 +51,14 @@ impl Machine {
             .pt
             .for_each(vpn(v.start), vpn(v.end), |_, pte| {
                 if pte.is_swap() {
+                    // smaps_pte_entry: SwapPss divides by the slot's swap count.
+                    let count = u64::from(self.swap.count(pte.swap_slot()));
                     c.swap += PAGE_SIZE;
-                    c.swap_pss += PAGE_SIZE << PSS_SHIFT;
+                    c.swap_pss += if count >= 2 {
+                        (PAGE_SIZE << PSS_SHIFT) / count
+                    } else {
+                        PAGE_SIZE << PSS_SHIFT
+                    };
                     return;
                 }
                 let pfn = pte.pfn();
@@ -285,7 +291,8 @@ impl Machine {
         for pfn in self.frames.allocated() {
             let f = &self.frames[pfn];
             if f.is_anon() {
-                anon += 1;
+                // NR_ANON_MAPPED: a swap-cache page that nothing maps is not counted.
+                anon += u64::from(f.mapcount > 0);
             } else if f.has(page_flags::CACHE) {
                 cached += 1;
                 if f.has(page_flags::SWAPBACKED) {
@@ -315,13 +322,13 @@ impl Machine {
             mem_free_kb: kb(free),
             mem_available_kb: kb(free + cached - shmem),
             cached_kb: kb(cached),
-            swap_cached_kb: 0,
+            swap_cached_kb: kb(self.swap.cached_count()),
             anon_pages_kb: kb(anon),
             mapped_kb: kb(mapped),
             shmem_kb: kb(shmem),
             page_tables_kb: kb(page_tables),
-            swap_total_kb: 0,
-            swap_free_kb: 0,
+            swap_total_kb: kb(self.swap.total()),
+            swap_free_kb: kb(self.swap.free_count()),
             committed_as_kb: kb(committed),
         }
     }
