@@ -924,3 +924,46 @@ fn status_of_a_fresh_process() {
     );
     assert_eq!(st.statm_data, 33);
 }
+
+/// §4.4 / §9.4: hiwater_rss is refreshed just before RSS goes down, MADV_DONTNEED's zap
+/// included: the peak survives the zap.
+#[test]
+fn status_hiwater_survives_dontneed() {
+    let mut s = bare(1);
+    // c0              c8
+    // | w w w w w w w w |   then DONTNEED all
+    anon(&mut s, 1, 0, 8);
+    touch(&mut s, 1, 0, 8, "write");
+    assert_eq!(dontneed(&mut s, 1, 0, 8), Ok(()));
+    let st = s.status(1);
+    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb), (0, 32));
+    // a lower second peak does not replace it
+    touch(&mut s, 1, 0, 2, "write");
+    assert_eq!(dontneed(&mut s, 1, 0, 8), Ok(()));
+    assert_eq!(s.status(1).vm_hwm_kb, 32);
+}
+
+/// §4.4 / kernel/fork.c `dup_mm`: a forked child starts its high-water marks at its own RSS and
+/// total_vm after the copy, not at the parent's peaks.
+#[test]
+fn status_hiwater_of_a_forked_child() {
+    let mut s = bare(1);
+    // c0                      c16
+    // | w w w w w w w w |       |    then munmap [c2, c16)
+    anon(&mut s, 1, 0, 16);
+    touch(&mut s, 1, 0, 8, "write");
+    s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(2), 14 * P));
+    let st = s.status(1);
+    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (8, 32, 8, 64));
+    // c0   c2
+    // | w w |   fork
+    s.ok("fork pid=1 child=2");
+    let st = s.status(2);
+    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (8, 8, 8, 8));
+    // The child's own peak is then tracked from there.
+    anon(&mut s, 2, 2, 2);
+    touch(&mut s, 2, 2, 2, "write");
+    s.ok(&format!("munmap pid=2 addr={:#x} len={}", c(0), 4 * P));
+    let st = s.status(2);
+    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (0, 16, 0, 16));
+}
