@@ -967,3 +967,106 @@ fn status_hiwater_of_a_forked_child() {
     let st = s.status(2);
     assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (0, 16, 0, 16));
 }
+
+/// §9.1: mprotect that makes a private mapping writable adds VM_ACCOUNT; WIPEONFORK is for
+/// private anonymous memory only (§9.4, EINVAL on shared anonymous).
+#[test]
+fn mprotect_write_adds_account_and_wipeonfork_rules() {
+    let mut s = bare(1);
+    // c0    c2     c4
+    // | r-- | shm  |
+    mmap(&mut s, 1, 0, 2, "r--", "private,anonymous");
+    mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
+    assert_eq!(s.smaps_field(1, c(0), "VmFlags"), "rd mr mw me");
+    assert_eq!(s.smaps_field(1, c(2), "VmFlags"), "rd wr sh mr mw me ms");
+    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=rw-", c(0)));
+    assert_eq!(s.smaps_field(1, c(0), "VmFlags"), "rd wr mr mw me ac");
+    assert_eq!(s.status(1).vm_data_kb, 8);
+    assert_eq!(
+        s.err(&format!(
+            "madvise pid=1 addr={:#x} len=8K advice=wipeonfork",
+            c(2)
+        )),
+        Errno::EINVAL
+    );
+}
+
+/// §6.7: shrinking with mremap unmaps the tail in place.
+#[test]
+fn mremap_shrink_unmaps_tail() {
+    let mut s = bare(1);
+    // c0              c8           →   c0      c3
+    // | w w w w w w w w |              | w w w |
+    anon(&mut s, 1, 0, 8);
+    touch(&mut s, 1, 0, 8, "write");
+    let got = s.ok(&format!(
+        "mremap pid=1 addr={:#x} old_len=32K new_len=12K",
+        c(0)
+    ));
+    assert_eq!(got, c(0));
+    assert_eq!(s.layout(1), vec![l(0, 3, "rw-p", "")]);
+    let st = s.status(1);
+    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (12, 32, 12, 32));
+}
+
+/// §6.3: the first anon page of a VMA reuses an adjacent compatible (flags equal but for
+/// r/w/x, linear pgoff), never-forked neighbour's anon_vma; the two then merge once their
+/// protections match. In a fork child the neighbour's chain is not singular: a new anon_vma.
+#[test]
+fn anon_vma_reused_from_compatible_neighbour() {
+    let mut s = bare(1);
+    // c0        c2        c4
+    // | rw- w   | rwx     |
+    anon(&mut s, 1, 0, 2);
+    touch(&mut s, 1, 0, 1, "write");
+    mmap(&mut s, 1, 2, 2, "rwx", "private,anonymous");
+    touch(&mut s, 1, 2, 1, "write");
+    assert_eq!(s.mapping(1, c(2)), s.mapping(1, c(0)));
+    // | rw-               |   same anon_vma: merged
+    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=rw-", c(2)));
+    assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "")]);
+
+    // In a fork child: A inherited (chain of 2), B new: B gets its own anon_vma.
+    let mut s = bare(1);
+    anon(&mut s, 1, 0, 2);
+    touch(&mut s, 1, 0, 1, "write");
+    s.ok("fork pid=1 child=2");
+    touch(&mut s, 2, 1, 1, "write");
+    mmap(&mut s, 2, 2, 2, "rwx", "private,anonymous");
+    touch(&mut s, 2, 2, 1, "write");
+    assert_ne!(s.mapping(2, c(2)), s.mapping(2, c(1)));
+    s.ok(&format!("mprotect pid=2 addr={:#x} len=8K prot=rw-", c(2)));
+    assert_eq!(s.layout(2), vec![l(0, 2, "rw-p", ""), l(2, 4, "rw-p", "")]);
+}
+
+/// §4.3: the smaps_rollup header spans the first VMA's start to the last VMA's end, `---p`,
+/// padded like a named line, then `[rollup]`; Pss_Anon/Pss_File/Pss_Shmem split the PSS.
+#[test]
+fn smaps_rollup_header_and_pss_split() {
+    let mut s = bare(1);
+    s.ok("file path=/data/f size=8K");
+    // c0    c2    c4         c10  c12
+    // |anon | shm |          |file|
+    anon(&mut s, 1, 0, 2);
+    mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
+    s.ok(&format!(
+        "mmap pid=1 addr={:#x} len=8K prot=r-- flags=private,fixed file=/data/f",
+        c(10)
+    ));
+    touch(&mut s, 1, 0, 4, "write");
+    touch(&mut s, 1, 10, 2, "read");
+    let text = s.rollup(1);
+    let first = text.lines().next().unwrap();
+    let prefix = format!("{:x}-{:x} ---p 00000000 00:00 0 ", c(0), c(12));
+    assert_eq!(first, format!("{prefix:<72} [rollup]"));
+    assert_eq!(
+        (
+            rollup_kb(&text, "Rss"),
+            rollup_kb(&text, "Pss_Anon"),
+            rollup_kb(&text, "Pss_File"),
+            rollup_kb(&text, "Pss_Shmem"),
+            rollup_kb(&text, "Anonymous"),
+        ),
+        (24, 8, 8, 8, 8)
+    );
+}
