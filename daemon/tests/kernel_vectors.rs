@@ -12,7 +12,6 @@
 mod common;
 
 use anonmap_daemon::command::Op;
-use anonmap_daemon::mm::vma::*;
 use anonmap_daemon::Errno;
 use common::{c, line, Sim, C, P};
 
@@ -188,10 +187,7 @@ fn name_length_limit_is_79_chars() {
     let n79 = "n".repeat(79);
     assert_eq!(name(&mut s, 1, 0, 1, &n79), Ok(()));
     assert_eq!(s.layout(1), vec![l(0, 1, "rw-p", &format!("[anon:{n79}]"))]);
-    assert_eq!(
-        name(&mut s, 1, 0, 1, &"m".repeat(80)),
-        Err(Errno::EINVAL)
-    );
+    assert_eq!(name(&mut s, 1, 0, 1, &"m".repeat(80)), Err(Errno::EINVAL));
     assert_eq!(s.layout(1), vec![l(0, 1, "rw-p", &format!("[anon:{n79}]"))]);
 }
 
@@ -201,7 +197,16 @@ fn name_length_limit_is_79_chars() {
 fn name_charset() {
     let mut s = bare();
     mmap(&mut s, 1, 0, 1, "rw-", "");
-    for bad in ["a\\b", "a`b", "a$b", "a[b", "a]b", "tab\there", "del\u{7f}", "é"] {
+    for bad in [
+        "a\\b",
+        "a`b",
+        "a$b",
+        "a[b",
+        "a]b",
+        "tab\there",
+        "del\u{7f}",
+        "é",
+    ] {
         let op = Op::Name {
             pid: 1,
             addr: c(0),
@@ -249,7 +254,10 @@ fn name_range_checks() {
     let mut s = bare();
     mmap(&mut s, 1, 0, 2, "rw-", "");
     assert_eq!(
-        s.err(&format!("name pid=1 addr={:#x} len=4096 name=\"x\"", c(0) + 8)),
+        s.err(&format!(
+            "name pid=1 addr={:#x} len=4096 name=\"x\"",
+            c(0) + 8
+        )),
         Errno::EINVAL
     );
     // round_up(size) overflows to 0 with size != 0.
@@ -356,7 +364,10 @@ fn name_shared_anonymous() {
     ));
     assert_eq!(s.layout(1), vec![l(0, 2, "rw-s", "/dev/zero (deleted)")]);
     assert_eq!(name(&mut s, 1, 0, 2, "shared anon"), Ok(()));
-    assert_eq!(s.layout(1), vec![l(0, 2, "rw-s", "[anon_shmem:shared anon]")]);
+    assert_eq!(
+        s.layout(1),
+        vec![l(0, 2, "rw-s", "[anon_shmem:shared anon]")]
+    );
     // Naming half splits the shmem VMA like any other.
     assert_eq!(name(&mut s, 1, 1, 1, "other"), Ok(()));
     assert_eq!(
@@ -420,9 +431,12 @@ fn names_compare_by_content_for_merge() {
     assert_eq!(s.layout(1), vec![l(0, 3, "rw-p", "[anon:m]")]);
     let table = s.m.name_table_view();
     assert_eq!(table.len(), 1);
-    assert_eq!((table[0].id, table[0].refcount, table[0].vmas), (first, 1, 1));
+    assert_eq!(
+        (table[0].id, table[0].refcount, table[0].vmas),
+        (first, 1, 1)
+    );
 
-    // Clearing the middle splits it off; clearing it again... it merges back with nothing named.
+    // Clearing the middle's name splits it off again (§7.4).
     //  |[anon:m]|  unnamed |[anon:m]|
     assert_eq!(clear(&mut s, 1, 1, 1), Ok(()));
     assert_eq!(
@@ -468,7 +482,11 @@ fn heap_and_stack_can_be_named_but_keep_their_labels() {
         "name pid=7 addr={start_brk:#x} len={} name=\"heapname\"",
         3 * P
     ));
-    let stack = s.layout(7).into_iter().find(|l| l.ends_with("[stack]")).unwrap();
+    let stack = s
+        .layout(7)
+        .into_iter()
+        .find(|l| l.ends_with("[stack]"))
+        .unwrap();
     let (lo, rest) = stack.split_once('-').unwrap();
     let hi = rest.split(' ').next().unwrap();
     let (lo, hi) = (
@@ -488,7 +506,10 @@ fn heap_and_stack_can_be_named_but_keep_their_labels() {
     );
     assert_eq!(
         s.names(),
-        vec![("heapname".to_string(), 1, 1), ("stackname".to_string(), 1, 1)]
+        vec![
+            ("heapname".to_string(), 1, 1),
+            ("stackname".to_string(), 1, 1)
+        ]
     );
 }
 
@@ -522,7 +543,10 @@ fn split_failure_at_max_map_count_is_eagain() {
     //  | A  : A  | hole | ...65529 more
     assert_eq!(name(&mut s, 1, 0, 1, "x"), Err(Errno::EAGAIN));
     assert_eq!(
-        s.err(&format!("mprotect pid=1 addr={:#x} len=4096 prot=r--", c(0))),
+        s.err(&format!(
+            "mprotect pid=1 addr={:#x} len=4096 prot=r--",
+            c(0)
+        )),
         Errno::ENOMEM
     );
     // Naming a whole VMA needs no split and succeeds.
@@ -595,12 +619,19 @@ fn merge_mprotect_unfaulted_left() {
     mprotect(&mut s, 1, 6, 5, "r--");
     assert_eq!(
         arena(&s, 1),
-        vec![l(0, 1, "---p", ""), l(1, 11, "r--p", ""), l(11, 30, "---p", "")]
+        vec![
+            l(0, 1, "---p", ""),
+            l(1, 11, "r--p", ""),
+            l(11, 30, "---p", "")
+        ]
     );
     // The merged VMA holds the faulted page's anon_vma: the rmap finds it there.
     let r = s.rmap_at(1, c(6));
     assert_eq!(r.mappers.len(), 1);
-    assert_eq!((r.mappers[0].vma_start, r.mappers[0].vma_end), (c(1), c(11)));
+    assert_eq!(
+        (r.mappers[0].vma_start, r.mappers[0].vma_end),
+        (c(1), c(11))
+    );
 }
 
 /// §8.2 mprotect_unfaulted_right.
@@ -620,7 +651,10 @@ fn merge_mprotect_unfaulted_right() {
     assert_eq!(s.vma(1, c(1)), Some((c(1), c(11))));
     assert_eq!(arena(&s, 1)[1], l(1, 11, "r--p", ""));
     let r = s.rmap_at(1, c(1));
-    assert_eq!((r.mappers[0].vma_start, r.mappers[0].vma_end), (c(1), c(11)));
+    assert_eq!(
+        (r.mappers[0].vma_start, r.mappers[0].vma_end),
+        (c(1), c(11))
+    );
 }
 
 /// §8.2 mprotect_unfaulted_both.
@@ -641,7 +675,11 @@ fn merge_mprotect_unfaulted_both() {
     mprotect(&mut s, 1, 5, 3, "r--");
     assert_eq!(
         arena(&s, 1),
-        vec![l(0, 2, "---p", ""), l(2, 11, "r--p", ""), l(11, 30, "---p", "")]
+        vec![
+            l(0, 2, "---p", ""),
+            l(2, 11, "r--p", ""),
+            l(11, 30, "---p", "")
+        ]
     );
 }
 
@@ -890,7 +928,11 @@ fn merge_mremap_unfaulted_between_faulted_unfaulted() {
     // hole.
     assert_eq!(
         arena(&s, 1),
-        vec![l(0, 1, "---p", ""), l(1, 16, "rw-p", ""), l(19, 30, "---p", "")]
+        vec![
+            l(0, 1, "---p", ""),
+            l(1, 16, "rw-p", ""),
+            l(19, 30, "---p", "")
+        ]
     );
 }
 
@@ -1132,7 +1174,11 @@ fn host_mprotect_middle_and_back() {
     mprotect(&mut s, 1, 4, 1, "r--");
     assert_eq!(
         s.layout(1),
-        vec![l(0, 4, "rw-p", ""), l(4, 5, "r--p", ""), l(5, 8, "rw-p", "")]
+        vec![
+            l(0, 4, "rw-p", ""),
+            l(4, 5, "r--p", ""),
+            l(5, 8, "rw-p", "")
+        ]
     );
     mprotect(&mut s, 1, 4, 1, "rw-");
     assert_eq!(s.layout(1), vec![l(0, 8, "rw-p", "")]);
@@ -1145,7 +1191,10 @@ fn host_fresh_page_read_maps_zero_page() {
     let mut s = bare();
     mmap(&mut s, 1, 0, 1, "rw-", "");
     assert_eq!(s.pagemap(1, c(0)), 0);
-    s.ok(&format!("touch pid=1 addr={:#x} len=4096 access=read", c(0)));
+    s.ok(&format!(
+        "touch pid=1 addr={:#x} len=4096 access=read",
+        c(0)
+    ));
     let e = s.pagemap(1, c(0));
     assert_eq!(e >> 55, 1 << 8, "only bit 63 among the flag bits: {e:#x}");
     assert_eq!(s.kb(1, c(0)).rss, 0);
@@ -1182,11 +1231,7 @@ fn host_mremap_faulted_vma_to_new_address() {
         ]
     );
     let maps = s.maps(1);
-    assert!(maps.contains(&format!(
-        "{:x}-{:x} rw-p 00000000 00:00 0 \n",
-        c(15),
-        c(23)
-    )));
+    assert!(maps.contains(&format!("{:x}-{:x} rw-p 00000000 00:00 0 \n", c(15), c(23))));
     assert_eq!(s.kb(1, c(15)).rss, 32);
 }
 
@@ -1202,7 +1247,10 @@ fn host_private_readonly_file_map() {
     let prefix = format!("{a:x}-{:x} r--p 00000000 fe:00 {ino} ", a + P);
     assert_eq!(s.maps(1), format!("{prefix:<72} /etc/hostname\n"));
     let k = s.kb(1, a);
-    assert_eq!((k.rss, k.private_clean, k.private_dirty, k.anonymous), (4, 4, 0, 0));
+    assert_eq!(
+        (k.rss, k.private_clean, k.private_dirty, k.anonymous),
+        (4, 4, 0, 0)
+    );
     assert_eq!(s.smaps_field(1, a, "VmFlags"), "rd mr mw me");
     assert!(s.smaps(1).contains("VmFlags: rd mr mw me \n"));
 }
@@ -1218,7 +1266,10 @@ fn host_dontfork_and_wipeonfork() {
     mmap(&mut s, 1, 3, 2, "rw-", "");
     write(&mut s, 1, 0, 2);
     write(&mut s, 1, 3, 2);
-    s.ok(&format!("madvise pid=1 addr={:#x} len=8192 advice=dontfork", c(0)));
+    s.ok(&format!(
+        "madvise pid=1 addr={:#x} len=8192 advice=dontfork",
+        c(0)
+    ));
     s.ok(&format!(
         "madvise pid=1 addr={:#x} len=8192 advice=wipeonfork",
         c(3)
@@ -1226,7 +1277,10 @@ fn host_dontfork_and_wipeonfork() {
     s.ok("fork pid=1 child=2");
     assert_eq!(s.layout(2), vec![l(3, 5, "rw-p", "")]);
     assert_eq!(s.kb(2, c(3)).rss, 0);
-    s.ok(&format!("touch pid=2 addr={:#x} len=8192 access=read", c(3)));
+    s.ok(&format!(
+        "touch pid=2 addr={:#x} len=8192 access=read",
+        c(3)
+    ));
     assert_eq!(s.kb(2, c(3)).rss, 0);
     // The parent keeps both, resident and unshared.
     assert_eq!(s.kb(1, c(0)).private_dirty, 8);
@@ -1243,7 +1297,10 @@ fn madvise_flag_change_preserves_names() {
     let mut s = bare();
     mmap(&mut s, 1, 0, 4, "rw-", "");
     assert_eq!(name(&mut s, 1, 0, 4, "keep"), Ok(()));
-    s.ok(&format!("madvise pid=1 addr={:#x} len=4096 advice=dontdump", c(1)));
+    s.ok(&format!(
+        "madvise pid=1 addr={:#x} len=4096 advice=dontdump",
+        c(1)
+    ));
     //  | keep | keep,dd | keep      |
     assert_eq!(
         s.layout(1),
@@ -1254,8 +1311,47 @@ fn madvise_flag_change_preserves_names() {
         ]
     );
     assert_eq!(s.names(), vec![("keep".to_string(), 3, 3)]);
-    s.ok(&format!("madvise pid=1 addr={:#x} len=4096 advice=dodump", c(1)));
+    s.ok(&format!(
+        "madvise pid=1 addr={:#x} len=4096 advice=dodump",
+        c(1)
+    ));
     assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "[anon:keep]")]);
     assert_eq!(s.names(), vec![("keep".to_string(), 1, 1)]);
-    let _ = VM_READ; // flags re-exported for the tests that read VmFlags bits
+}
+
+/// §2.2: after fork both processes share the object; a rename in the child allocates a new
+/// object for the child's VMA only; MAP_FIXED over a named VMA drops its reference.
+#[test]
+fn rename_after_fork_and_map_fixed_over_named() {
+    let mut s = bare();
+    // c0          c4
+    // | [anon:p]   |
+    mmap(&mut s, 1, 0, 4, "rw-", "");
+    assert_eq!(name(&mut s, 1, 0, 4, "p"), Ok(()));
+    s.ok("fork pid=1 child=2");
+    assert_eq!(s.names(), vec![("p".to_string(), 2, 2)]);
+    assert_eq!(name(&mut s, 2, 0, 4, "q"), Ok(()));
+    assert_eq!(
+        s.names(),
+        vec![("p".to_string(), 1, 1), ("q".to_string(), 1, 1)]
+    );
+    assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "[anon:p]")]);
+    assert_eq!(s.layout(2), vec![l(0, 4, "rw-p", "[anon:q]")]);
+    // c0   c1       c3  c4
+    // | p  | new    | p |     MAP_FIXED over the middle of the parent's VMA
+    mmap(&mut s, 1, 1, 2, "rw-", "");
+    assert_eq!(
+        s.layout(1),
+        vec![
+            l(0, 1, "rw-p", "[anon:p]"),
+            l(1, 3, "rw-p", ""),
+            l(3, 4, "rw-p", "[anon:p]"),
+        ]
+    );
+    assert_eq!(
+        s.names(),
+        vec![("p".to_string(), 2, 2), ("q".to_string(), 1, 1)]
+    );
+    s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(0), 4 * P));
+    assert_eq!(s.names(), vec![("q".to_string(), 1, 1)]);
 }

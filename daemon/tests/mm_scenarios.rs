@@ -108,7 +108,9 @@ fn fork_cow_smaps_table() {
     assert_eq!(dontneed(&mut s, 1, 0, 2), Ok(()));
     assert_eq!(cols(s.kb(1, c(0))), (0, 0, 0, 0, 0, 0));
     // The rendered block agrees (16-char label, width-8 value, " kB").
-    assert!(s.smaps(1).contains(&format!("\n{:<16}{:>8} kB\n", "Pss:", 0)));
+    assert!(s
+        .smaps(1)
+        .contains(&format!("\n{:<16}{:>8} kB\n", "Pss:", 0)));
 }
 
 /// §4.2 last paragraph / §9.6: fork copies no PTEs for VMAs without an anon_vma: the child's
@@ -159,10 +161,7 @@ fn referenced_after_fork_and_child_accesses() {
     assert_eq!(s.kb(2, c(0)).referenced, 4);
     touch(&mut s, 2, 1, 1, "write");
     let k = s.kb(2, c(0));
-    assert_eq!(
-        (k.shared_dirty, k.private_dirty, k.referenced),
-        (12, 4, 8)
-    );
+    assert_eq!((k.shared_dirty, k.private_dirty, k.referenced), (12, 4, 8));
     assert_eq!(s.kb(1, c(0)).referenced, 16);
 }
 
@@ -206,9 +205,7 @@ fn pss_rollup_six_vmas_shared_by_three() {
     }
     s.ok("fork pid=1 child=2");
     s.ok("fork pid=1 child=3");
-    let per_vma: u64 = (0..6)
-        .map(|i| s.kb(1, c(2 * i)).pss)
-        .sum::<u64>();
+    let per_vma: u64 = (0..6).map(|i| s.kb(1, c(2 * i)).pss).sum::<u64>();
     assert_eq!(per_vma, 6);
     assert_eq!(rollup_kb(&s.rollup(1), "Pss"), 7);
     assert_eq!(rollup_kb(&s.rollup(1), "Rss"), 24);
@@ -232,7 +229,11 @@ fn fault_around_shmem_measured() {
     for (page, rss) in [(5, 64), (20, 128), (50, 132)] {
         touch(&mut s, 1, page, 1, "read");
         let k = s.kb(1, c(0));
-        assert_eq!((k.rss, k.referenced), (rss, rss), "after reading page {page}");
+        assert_eq!(
+            (k.rss, k.referenced),
+            (rss, rss),
+            "after reading page {page}"
+        );
         assert_eq!(s.status(1).rss_shmem_kb, rss);
     }
 }
@@ -375,10 +376,7 @@ fn brk_and_heap() {
     assert_eq!(s.status(1).vm_data_kb, 12);
     assert_eq!(s.smaps_field(1, sb, "VmFlags"), "rd wr mr mw me ac");
     // named heap: growth creates a separate VMA, both labelled [heap]
-    s.ok(&format!(
-        "name pid=1 addr={sb:#x} len={} name=\"h\"",
-        3 * P
-    ));
+    s.ok(&format!("name pid=1 addr={sb:#x} len={} name=\"h\"", 3 * P));
     s.ok(&format!("brk pid=1 addr={:#x}", sb + 5 * P));
     assert_eq!(
         s.layout(1)[..2],
@@ -391,7 +389,10 @@ fn brk_and_heap() {
     // shrink to 2 pages
     s.ok(&format!("brk pid=1 addr={:#x}", sb + 2 * P));
     assert_eq!(s.layout(1)[0], line(sb, sb + 2 * P, "rw-p", "[heap]"));
-    assert_ne!(s.layout(1)[1], line(sb + 3 * P, sb + 5 * P, "rw-p", "[heap]"));
+    assert_ne!(
+        s.layout(1)[1],
+        line(sb + 3 * P, sb + 5 * P, "rw-p", "[heap]")
+    );
     assert_eq!(s.status(1).vm_data_kb, 8);
     // below start_brk: refused, the current break comes back
     assert_eq!(s.ok(&format!("brk pid=1 addr={:#x}", sb - P)), sb + 2 * P);
@@ -425,10 +426,16 @@ fn stack_growth() {
     assert_eq!(s.smaps_field(1, lo, "VmFlags"), "rd wr mr mw me gd ac");
     //  lo-P  lo                 TASK_SIZE
     //   |w|  |     [stack]      |
-    s.ok(&format!("touch pid=1 addr={:#x} len=1 access=write", lo - P));
+    s.ok(&format!(
+        "touch pid=1 addr={:#x} len=1 access=write",
+        lo - P
+    ));
     assert_eq!(stack(&s, 1), (lo - P, hi));
     assert_eq!(s.status(1).vm_stk_kb, 136);
-    s.ok(&format!("touch pid=1 addr={:#x} len=1 access=read", lo - 20 * P));
+    s.ok(&format!(
+        "touch pid=1 addr={:#x} len=1 access=read",
+        lo - 20 * P
+    ));
     assert_eq!(stack(&s, 1), (lo - 20 * P, hi));
     assert_eq!(s.status(1).vm_stk_kb, (33 + 20) * 4);
     assert_eq!(s.status(1).vm_size_kb, (33 + 20) * 4);
@@ -463,10 +470,16 @@ fn stack_guard_gap() {
         lo - 400 * P,
         100 * P
     ));
-    s.ok(&format!("touch pid=1 addr={:#x} len=1 access=read", lo - 44 * P));
+    s.ok(&format!(
+        "touch pid=1 addr={:#x} len=1 access=read",
+        lo - 44 * P
+    ));
     assert_eq!(stack(&s, 1).0, lo - 44 * P); // gap 256 pages: allowed
     assert_eq!(
-        s.err(&format!("touch pid=1 addr={:#x} len=1 access=read", lo - 45 * P)),
+        s.err(&format!(
+            "touch pid=1 addr={:#x} len=1 access=read",
+            lo - 45 * P
+        )),
         Errno::EFAULT
     ); // gap 255 pages
     assert_eq!(stack(&s, 1).0, lo - 44 * P);
@@ -476,7 +489,10 @@ fn stack_guard_gap() {
         lo - 400 * P,
         100 * P
     ));
-    s.ok(&format!("touch pid=2 addr={:#x} len=1 access=read", lo - 250 * P));
+    s.ok(&format!(
+        "touch pid=2 addr={:#x} len=1 access=read",
+        lo - 250 * P
+    ));
     assert_eq!(stack(&s, 2).0, lo - 250 * P);
 }
 
@@ -550,7 +566,10 @@ fn mremap_move_keeps_pgoff_and_pages() {
     assert_eq!(s.pagemap(1, c(0)), 0);
     assert_eq!(s.kb(1, new).rss, 16);
     // A new page written in the grown part gets the linear index of the moved VMA.
-    s.ok(&format!("touch pid=1 addr={:#x} len=1 access=write", new + 5 * P));
+    s.ok(&format!(
+        "touch pid=1 addr={:#x} len=1 access=write",
+        new + 5 * P
+    ));
     assert_eq!(s.rmap_at(1, new + 5 * P).index, c(5) / P);
 }
 
@@ -601,7 +620,10 @@ fn munmap_across_vmas() {
     // munmap [c2, c10)
     // | rw- |                       | rwx |
     s.ok(&format!("munmap pid=1 addr={:#x} len=32K", c(2)));
-    assert_eq!(s.layout(1), vec![l(0, 2, "rw-p", ""), l(10, 12, "rwxp", "")]);
+    assert_eq!(
+        s.layout(1),
+        vec![l(0, 2, "rw-p", ""), l(10, 12, "rwxp", "")]
+    );
     let st = s.status(1);
     assert_eq!((st.vm_size_kb, st.vm_rss_kb, st.vm_hwm_kb), (16, 16, 32));
     assert_eq!(st.vm_data_kb, 16); // rw- and rwx are both private writable: data
@@ -659,7 +681,11 @@ fn mprotect_account_flag_and_merge() {
     s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=r--", c(10)));
     assert_eq!(
         s.layout(1),
-        vec![l(0, 2, "r--p", ""), l(2, 4, "r--p", ""), l(10, 14, "r--p", "")]
+        vec![
+            l(0, 2, "r--p", ""),
+            l(2, 4, "r--p", ""),
+            l(10, 14, "r--p", "")
+        ]
     );
     assert_eq!(s.smaps_field(1, c(0), "VmFlags"), "rd mr mw me ac");
     assert_eq!(s.smaps_field(1, c(10), "VmFlags"), "rd mr mw me");
@@ -782,7 +808,10 @@ fn rmap_fork_chain_visits() {
     assert_eq!((r.mapcount, pids(&r)), (3, vec![1, 2, 3]));
     assert_eq!((r.anon_vmas_visited, r.vmas_visited), (1, 3));
     assert!(r.mappers.iter().all(|m| m.vaddr == c(0)));
-    assert!(r.mappers.iter().all(|m| (m.vma_start, m.vma_end) == (c(0), c(4))));
+    assert!(r
+        .mappers
+        .iter()
+        .all(|m| (m.vma_start, m.vma_end) == (c(0), c(4))));
     // child COW
     touch(&mut s, 2, 0, 1, "write");
     let cpfn = s.pfn(2, c(0));
@@ -845,7 +874,10 @@ fn rmap_file_page() {
     assert_eq!(r.mapcount, 2);
     assert_eq!((r.anon_vmas_visited, r.vmas_visited), (1, 2));
     assert_eq!(
-        r.mappers.iter().map(|m| (m.pid, m.vaddr)).collect::<Vec<_>>(),
+        r.mappers
+            .iter()
+            .map(|m| (m.pid, m.vaddr))
+            .collect::<Vec<_>>(),
         vec![(1, c(0)), (2, c(0))]
     );
 }
@@ -875,7 +907,13 @@ fn status_counters() {
     // exec: VM_EXEC without VM_WRITE → exec_vm (all "lib": no exe image is modelled);
     // shared and read-only mappings are not data.
     assert_eq!(
-        (st.vm_size_kb, st.vm_data_kb, st.vm_lib_kb, st.vm_exe_kb, st.vm_stk_kb),
+        (
+            st.vm_size_kb,
+            st.vm_data_kb,
+            st.vm_lib_kb,
+            st.vm_exe_kb,
+            st.vm_stk_kb
+        ),
         (112, 64, 16, 0, 0)
     );
     touch(&mut s, 1, 0, 8, "write");
@@ -883,17 +921,19 @@ fn status_counters() {
     touch(&mut s, 1, 24, 4, "read");
     let st = s.status(1);
     assert_eq!(
-        (st.vm_rss_kb, st.rss_anon_kb, st.rss_shmem_kb, st.rss_file_kb),
+        (
+            st.vm_rss_kb,
+            st.rss_anon_kb,
+            st.rss_shmem_kb,
+            st.rss_file_kb
+        ),
         (64, 32, 16, 16)
     );
     assert_eq!(st.vm_hwm_kb, 64);
     // munmap 4 written anon pages: RSS and size drop, the high-water marks keep the peak
     s.ok(&format!("munmap pid=1 addr={:#x} len=16K", c(0)));
     let st = s.status(1);
-    assert_eq!(
-        (st.vm_rss_kb, st.rss_anon_kb, st.vm_hwm_kb),
-        (48, 16, 64)
-    );
+    assert_eq!((st.vm_rss_kb, st.rss_anon_kb, st.vm_hwm_kb), (48, 16, 64));
     assert_eq!((st.vm_size_kb, st.vm_peak_kb, st.vm_data_kb), (96, 112, 48));
     // mprotect the rest of the data region read-only: it leaves data_vm
     s.ok(&format!("mprotect pid=1 addr={:#x} len=48K prot=r--", c(4)));
@@ -901,7 +941,12 @@ fn status_counters() {
     // statm: size resident shared text lib data (pages)
     let st = s.status(1);
     assert_eq!(
-        (st.statm_size, st.statm_resident, st.statm_shared, st.statm_data),
+        (
+            st.statm_size,
+            st.statm_resident,
+            st.statm_shared,
+            st.statm_data
+        ),
         (24, 12, 8, 0)
     );
     let mut out = Vec::new();
@@ -919,7 +964,13 @@ fn status_of_a_fresh_process() {
     s.ok("spawn pid=1");
     let st = s.status(1);
     assert_eq!(
-        (st.vm_size_kb, st.vm_stk_kb, st.vm_data_kb, st.vm_rss_kb, st.rss_anon_kb),
+        (
+            st.vm_size_kb,
+            st.vm_stk_kb,
+            st.vm_data_kb,
+            st.vm_rss_kb,
+            st.rss_anon_kb
+        ),
         (132, 132, 0, 4, 4)
     );
     assert_eq!(st.statm_data, 33);
@@ -954,18 +1005,27 @@ fn status_hiwater_of_a_forked_child() {
     touch(&mut s, 1, 0, 8, "write");
     s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(2), 14 * P));
     let st = s.status(1);
-    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (8, 32, 8, 64));
+    assert_eq!(
+        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
+        (8, 32, 8, 64)
+    );
     // c0   c2
     // | w w |   fork
     s.ok("fork pid=1 child=2");
     let st = s.status(2);
-    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (8, 8, 8, 8));
+    assert_eq!(
+        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
+        (8, 8, 8, 8)
+    );
     // The child's own peak is then tracked from there.
     anon(&mut s, 2, 2, 2);
     touch(&mut s, 2, 2, 2, "write");
     s.ok(&format!("munmap pid=2 addr={:#x} len={}", c(0), 4 * P));
     let st = s.status(2);
-    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (0, 16, 0, 16));
+    assert_eq!(
+        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
+        (0, 16, 0, 16)
+    );
 }
 
 /// §9.1: mprotect that makes a private mapping writable adds VM_ACCOUNT; WIPEONFORK is for
@@ -1006,7 +1066,10 @@ fn mremap_shrink_unmaps_tail() {
     assert_eq!(got, c(0));
     assert_eq!(s.layout(1), vec![l(0, 3, "rw-p", "")]);
     let st = s.status(1);
-    assert_eq!((st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb), (12, 32, 12, 32));
+    assert_eq!(
+        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
+        (12, 32, 12, 32)
+    );
 }
 
 /// §6.3: the first anon page of a VMA reuses an adjacent compatible (flags equal but for

@@ -235,8 +235,7 @@ impl Sim {
         for line in text.lines() {
             if let Some((range, _)) = line.split_once(' ') {
                 if let Some((s, e)) = range.split_once('-') {
-                    if let (Ok(s), Ok(e)) =
-                        (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16))
+                    if let (Ok(s), Ok(e)) = (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16))
                     {
                         in_block = s <= addr && addr < e;
                         continue;
