@@ -328,6 +328,13 @@ impl Machine {
                         "madvise dontneed: the VMA at {s:#x} is locked"
                     ));
                 }
+                // zap_page_range_single: update_hiwater_rss before RSS goes down.
+                m.procs
+                    .get_mut(&pid)
+                    .expect("live")
+                    .mm
+                    .counters
+                    .update_hiwater_rss();
                 m.zap_range(vma, s, e);
                 Ok(())
             });

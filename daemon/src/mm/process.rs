@@ -286,8 +286,6 @@ impl Machine {
                         data_vm: parent_counters.data_vm,
                         stack_vm: parent_counters.stack_vm,
                         exec_vm: parent_counters.exec_vm,
-                        hiwater_rss: parent_counters.hiwater_rss,
-                        hiwater_vm: parent_counters.hiwater_vm,
                         ..Default::default()
                     },
                     ..Mm::default()
@@ -318,6 +316,10 @@ impl Machine {
                 self.copy_page_range(cv, pv);
             }
         }
+        // dup_mm: the child's high-water marks start at its own RSS and total_vm.
+        let c = &mut self.procs.get_mut(&child).expect("inserted").mm.counters;
+        c.hiwater_rss = c.rss();
+        c.hiwater_vm = c.total_vm;
         Ok(child)
     }
 
