@@ -24,6 +24,7 @@ const NAMES: [&str; 6] = [
     "",
     "bad[name",
 ];
+const FORK_ADVICE: [&str; 4] = ["dontfork", "dofork", "wipeonfork", "keeponfork"];
 const PROTS: [&str; 8] = ["rw-", "r--", "---", "rwx", "r-x", "rw-", "rw-", "-w-"];
 
 /// One generated step, before it is bound to the model's state.
@@ -68,6 +69,12 @@ pub enum Seed {
         who: usize,
         page: u64,
         len: u64,
+    },
+    Advise {
+        who: usize,
+        page: u64,
+        len: u64,
+        advice: usize,
     },
     Touch {
         who: usize,
@@ -118,6 +125,8 @@ pub fn seed() -> impl Strategy<Value = Seed> {
         3 => (who, page(), len(), 0..PROTS.len())
             .prop_map(|(who, page, len, prot)| Seed::Mprotect { who, page, len, prot }),
         2 => (who, page(), len()).prop_map(|(who, page, len)| Seed::DontNeed { who, page, len }),
+        2 => (who, page(), len(), 0..FORK_ADVICE.len())
+            .prop_map(|(who, page, len, advice)| Seed::Advise { who, page, len, advice }),
         16 => (who, page(), len(), proptest::bool::weighted(0.7))
             .prop_map(|(who, page, len, write)| Seed::Touch { who, page, len, write }),
         4 => (who, page(), len(), proptest::option::weighted(0.8, 0..NAMES.len()))
@@ -185,6 +194,7 @@ fn line(seed: &Seed, model: &Model) -> String {
         | Seed::Munmap { who, .. }
         | Seed::Mprotect { who, .. }
         | Seed::DontNeed { who, .. }
+        | Seed::Advise { who, .. }
         | Seed::Touch { who, .. }
         | Seed::Name { who, .. }
         | Seed::Move { who, .. }
@@ -240,6 +250,15 @@ fn line(seed: &Seed, model: &Model) -> String {
         Seed::DontNeed { page, len, .. } => {
             let (a, l) = range(page, len);
             format!("madvise pid={pid} addr={a:#x} len={l:#x} advice=dontneed")
+        }
+        Seed::Advise {
+            page, len, advice, ..
+        } => {
+            let (a, l) = range(page, len);
+            format!(
+                "madvise pid={pid} addr={a:#x} len={l:#x} advice={}",
+                FORK_ADVICE[advice]
+            )
         }
         Seed::Touch {
             page, len, write, ..

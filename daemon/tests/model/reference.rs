@@ -46,6 +46,13 @@ pub struct PageModel {
     /// For `File` content: whether a PTE maps the page-cache page. `Anon` content is always
     /// resident (nothing is reclaimed); `Zero` content never counts.
     pub resident: bool,
+    /// Whether the PTE is young (accessed through this mapping since it was mapped or copied
+    /// by fork, which copies PTEs old): smaps `Referenced` (kernel-semantics §12).
+    pub young: bool,
+    /// MADV_DONTFORK (VM_DONTCOPY): fork leaves the page out of the child.
+    pub dontfork: bool,
+    /// MADV_WIPEONFORK (private anonymous only): the child gets the page zero-filled.
+    pub wipeonfork: bool,
 }
 
 impl PageModel {
@@ -215,9 +222,17 @@ impl Model {
                 if self.procs.contains_key(&child) {
                     return err(Errno::EEXIST);
                 }
-                let mut copy = pages.clone();
+                let mut copy: BTreeMap<u64, PageModel> = pages
+                    .iter()
+                    .filter(|(_, p)| !p.dontfork)
+                    .map(|(&v, p)| (v, p.clone()))
+                    .collect();
                 let mut uncertain = Vec::new();
                 for (&v, p) in copy.iter_mut() {
+                    p.young = false;
+                    if p.wipeonfork {
+                        p.content = Content::Zero;
+                    }
                     if matches!(p.content, Content::File { .. }) && p.resident {
                         uncertain.push((child, v));
                         p.resident = false;
@@ -263,6 +278,9 @@ impl Model {
                                 None => Content::Zero,
                             },
                             resident: false,
+                            young: false,
+                            dontfork: false,
+                            wipeonfork: false,
                         },
                     );
                 }
@@ -301,22 +319,33 @@ impl Model {
                 len,
                 advice,
             } => {
-                assert_eq!(*advice, Advice::DontNeed, "only dontneed is generated");
                 let Some(pages) = self.procs.get_mut(pid) else {
                     return err(Errno::ESRCH);
                 };
-                // Holes are skipped and reported at the end; the mapped pages are zapped.
+                // Holes are skipped and reported at the end; dontneed zaps the mapped pages,
+                // the fork advice sets or clears a flag (wipeonfork refuses file pages with
+                // EINVAL, aborting the walk: the pages before keep the change).
                 let mut hole = false;
                 for v in vpns(*addr, *len) {
-                    match pages.get_mut(&v) {
-                        Some(p) => {
+                    let Some(p) = pages.get_mut(&v) else {
+                        hole = true;
+                        continue;
+                    };
+                    match advice {
+                        Advice::DontNeed => {
                             p.content = match p.file {
                                 Some((file, index)) => Content::File { file, index },
                                 None => Content::Zero,
                             };
                             p.resident = false;
+                            p.young = false;
                         }
-                        None => hole = true,
+                        Advice::DontFork => p.dontfork = true,
+                        Advice::DoFork => p.dontfork = false,
+                        Advice::WipeOnFork if p.file.is_some() => return err(Errno::EINVAL),
+                        Advice::WipeOnFork => p.wipeonfork = true,
+                        Advice::KeepOnFork => p.wipeonfork = false,
+                        Advice::DontDump | Advice::DoDump => panic!("not generated"),
                     }
                 }
                 if hole {
@@ -468,15 +497,19 @@ impl Model {
         for v in vpns(addr, len) {
             let p = &self.procs[&pid][&v];
             match (p.content, write) {
-                (Content::Zero, false) | (Content::Anon(_), false) => {}
+                (Content::Zero, false) => {}
+                (Content::Anon(_), false) => self.page_mut(pid, v).young = true,
                 (Content::File { file, index }, false) => {
                     if !p.resident {
                         self.fault_around(pid, v, bounds);
                         self.files[file].cached.insert(index);
                         self.page_mut(pid, v).resident = true;
                     }
+                    self.page_mut(pid, v).young = true;
                 }
-                (c @ Content::Anon(_), true) if self.holders(c).len() == 1 => {}
+                (c @ Content::Anon(_), true) if self.holders(c).len() == 1 => {
+                    self.page_mut(pid, v).young = true;
+                }
                 (c, true) => {
                     if let Content::File { file, index } = c {
                         self.files[file].cached.insert(index);
@@ -485,6 +518,7 @@ impl Model {
                     let p = self.page_mut(pid, v);
                     p.content = fresh;
                     p.resident = true;
+                    p.young = true;
                 }
             }
         }
@@ -519,7 +553,9 @@ impl Model {
                     && index < self.files[file].pages
                     && self.files[file].cached.contains(&index)
                 {
-                    self.page_mut(pid, w).resident = true;
+                    let p = self.page_mut(pid, w);
+                    p.resident = true;
+                    p.young = true;
                 }
             }
         }
