@@ -1,7 +1,7 @@
 //! Random op sequences against a naive reference model (the mountpoint-s3 `tests/reftests/`
-//! habit): several processes (spawned bare, forked in chains, exiting in any order) map private
-//! anonymous and private file memory into a 64-page arena, then protect, name, move, touch and
-//! discard it. After every op the simulator's invariants are checked and every view (maps,
+//! habit): several processes (spawned bare, forked in chains, exiting in any order) map
+//! private anonymous, shared anonymous (shmem) and private file memory into a 64-page arena,
+//! then protect, name, advise, move, touch and discard it. After every op the simulator's invariants are checked and every view (maps,
 //! smaps counters, pagemap, rmap, status, the name table, the page cache) must agree, page by
 //! page, with a model that knows only what Linux promises a program: which content each page
 //! holds (`model/reference.rs`, checks in `model/check.rs`, generation in `model/gen.rs`).
@@ -23,7 +23,7 @@ mod reference;
 use std::collections::BTreeMap;
 
 use anonmap_daemon::command::{parse_line, Labels, Op};
-use anonmap_daemon::mm::{Machine, MachineConfig};
+use anonmap_daemon::mm::{Machine, MachineConfig, Outcome};
 use proptest::prelude::*;
 
 use reference::{Expect, Model, PAGE};
@@ -97,6 +97,15 @@ impl Run {
                 "{line}: simulator returned {got:?}, model expected {:?}",
                 applied.expect
             ));
+        }
+        if let (Op::Mmap { pid, flags, .. }, Ok(Outcome::Addr(at))) = (&op, &got) {
+            if flags.shared {
+                // Learn the new shmem object's inode (numbering is the simulator's choice).
+                let view = self.machine.address_space_view(*pid).expect("live");
+                let v = view.vmas.iter().find(|v| v.start <= *at && *at < v.end);
+                let file = self.model.files.last_mut().expect("just created");
+                file.inode = v.map(|v| v.inode);
+            }
         }
         let result = match &got {
             Ok(_) => "ok",

@@ -18,6 +18,8 @@ struct SimPage {
     label: Option<String>,
     /// VM_DONTCOPY and VM_WIPEONFORK.
     fork_flags: (bool, bool),
+    /// The inode column (0 for anonymous memory).
+    inode: u64,
     /// The file page index (`offset` column + distance into the VMA), file VMAs only.
     index: Option<u64>,
 }
@@ -44,7 +46,7 @@ fn model_perms(p: &PageModel) -> String {
         if prot.read { 'r' } else { '-' },
         if prot.write { 'w' } else { '-' },
         if prot.exec { 'x' } else { '-' },
-        'p',
+        if p.shared { 's' } else { 'p' },
     ]
     .iter()
     .collect()
@@ -52,6 +54,10 @@ fn model_perms(p: &PageModel) -> String {
 
 fn model_label(model: &Model, p: &PageModel) -> Option<String> {
     match p.file {
+        Some((f, _)) if model.files[f].shmem => Some(match &p.name {
+            Some(n) => format!("[anon_shmem:{n}]"),
+            None => "/dev/zero (deleted)".into(),
+        }),
         Some((f, _)) => Some(model.files[f].path.clone()),
         None => p.name.as_ref().map(|n| format!("[anon:{n}]")),
     }
@@ -88,11 +94,25 @@ fn expected_counters(
                 c.shared_dirty += PAGE;
             }
         } else {
-            c.pss_file += pss;
-            if h == 1 {
-                c.private_clean += PAGE;
+            let (f, index) = p.file.expect("a file page");
+            let file = &model.files[f];
+            // Shmem pages count as shmem; they are dirty once written through any mapping
+            // (a page a read fault allocated is a clean zero page); private file mappings only
+            // read the page cache, so their pages are clean.
+            if file.shmem {
+                c.pss_shmem += pss;
             } else {
-                c.shared_clean += PAGE;
+                c.pss_file += pss;
+            }
+            let dirty = file.dirty.contains(&index);
+            if dirty {
+                c.pss_dirty += pss;
+            }
+            match (dirty, h == 1) {
+                (true, true) => c.private_dirty += PAGE,
+                (true, false) => c.shared_dirty += PAGE,
+                (false, true) => c.private_clean += PAGE,
+                (false, false) => c.shared_clean += PAGE,
             }
         }
     }
@@ -150,6 +170,7 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
                     SimPage {
                         perms: perms(v.flags),
                         label: v.label.clone(),
+                        inode: v.inode,
                         fork_flags: (
                             v.flags & vm_flags::VM_DONTCOPY != 0,
                             v.flags & vm_flags::VM_WIPEONFORK != 0,
@@ -182,6 +203,17 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             let (mp, ml) = (model_perms(p), model_label(model, p));
             let mi = p.file.map(|(_, i)| i);
             let mf = (p.dontfork, p.wipeonfork);
+            if let Some((f, _)) = p.file.filter(|&(f, _)| model.files[f].shmem) {
+                if model.files[f].inode != Some(s.inode) {
+                    return Err(format!(
+                        "pid {pid} page {:#x}: shmem inode {} in maps, the object mapped there \
+                         has inode {:?}",
+                        vpn * PAGE,
+                        s.inode,
+                        model.files[f].inode
+                    ));
+                }
+            }
             if s.perms != mp || s.label != ml || s.index != mi || s.fork_flags != mf {
                 return Err(format!(
                     "pid {pid} page {:#x}: simulator {} {:?} index {:?} (dontfork, wipeonfork) \
@@ -272,8 +304,12 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             .values()
             .filter(|p| matches!(p.content, Content::Anon(_)))
             .count() as u64;
-        let file = pages.values().filter(|p| p.frame().is_some()).count() as u64 - anon;
-        let expect = (anon * 4, file * 4, 0, pages.len() as u64 * 4);
+        let shmem = pages
+            .values()
+            .filter(|p| p.shared && p.frame().is_some())
+            .count() as u64;
+        let file = pages.values().filter(|p| p.frame().is_some()).count() as u64 - anon - shmem;
+        let expect = (anon * 4, file * 4, shmem * 4, pages.len() as u64 * 4);
         let got = (
             st.rss_anon_kb,
             st.rss_file_kb,
@@ -304,7 +340,7 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             ));
         }
         if let Content::File { file, index } = *key {
-            let want = format!("file:{}", model.files[file].path);
+            let want = model.files[file].rmap_mapping();
             if r.mapping != want || r.index != index {
                 return Err(format!(
                     "{key:?} pfn {pfn}: rmap mapping {} index {}, expected {want} index {index}",
@@ -318,24 +354,36 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
     // Resident frames: the held ones plus exactly the page cache.
     let resident: BTreeSet<u64> = m.resident_pfns().into_iter().collect();
     let mut cached: BTreeSet<(String, u64)> = BTreeSet::new();
+    // Live shmem objects have distinct inodes.
+    let mut inodes = BTreeSet::new();
+    for (i, f) in model.files.iter().enumerate() {
+        let live = model
+            .procs
+            .values()
+            .any(|p| p.values().any(|p| p.file.is_some_and(|(g, _)| g == i)));
+        if f.shmem && live && !inodes.insert(f.inode) {
+            return Err(format!("two live shmem objects have inode {:?}", f.inode));
+        }
+    }
     for (key, &pfn) in &pfn_of {
         if !resident.contains(&pfn) {
             return Err(format!("{key:?} pfn {pfn} is not among resident_pfns"));
         }
         if let Content::File { file, index } = *key {
-            cached.insert((model.files[file].path.clone(), index));
+            cached.insert((model.files[file].rmap_mapping(), index));
         }
     }
     for &pfn in resident.difference(&content_of.keys().copied().collect()) {
         let r = m
             .rmap_view(pfn)
             .ok_or_else(|| format!("resident pfn {pfn} has no rmap view"))?;
-        let Some(path) = r.mapping.strip_prefix("file:") else {
+        if !r.mapping.starts_with("file:") && !r.mapping.starts_with("shmem:") {
             return Err(format!(
                 "resident pfn {pfn} ({}) is held by no page of the model (leaked frame?)",
                 r.mapping
             ));
-        };
+        }
+        let path = &r.mapping;
         if !r.mappers.is_empty() {
             return Err(format!(
                 "pfn {pfn} ({path} index {}) is mapped at {:?} but the model maps it nowhere",
@@ -346,12 +394,12 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
                     .collect::<Vec<_>>()
             ));
         }
-        cached.insert((path.to_string(), r.index));
+        cached.insert((path.clone(), r.index));
     }
     let model_cached: BTreeSet<(String, u64)> = model
         .files
         .iter()
-        .flat_map(|f| f.cached.iter().map(move |&i| (f.path.clone(), i)))
+        .flat_map(|f| f.cached.iter().map(move |&i| (f.rmap_mapping(), i)))
         .collect();
     if cached != model_cached {
         return Err(format!(

@@ -54,6 +54,12 @@ pub enum Seed {
         file: usize,
         off: u64,
     },
+    MmapShared {
+        who: usize,
+        page: u64,
+        len: u64,
+        prot: usize,
+    },
     Munmap {
         who: usize,
         page: u64,
@@ -121,6 +127,8 @@ pub fn seed() -> impl Strategy<Value = Seed> {
         2 => (who, page(), len(), 0..2usize, 0..FILES.len(), 0..12u64).prop_map(
             |(who, page, len, prot, file, off)| Seed::MmapFile { who, page, len, prot, file, off }
         ),
+        2 => (who, page(), len(), 0..PROTS.len())
+            .prop_map(|(who, page, len, prot)| Seed::MmapShared { who, page, len, prot }),
         2 => (who, page(), len()).prop_map(|(who, page, len)| Seed::Munmap { who, page, len }),
         3 => (who, page(), len(), 0..PROTS.len())
             .prop_map(|(who, page, len, prot)| Seed::Mprotect { who, page, len, prot }),
@@ -191,6 +199,7 @@ fn line(seed: &Seed, model: &Model) -> String {
         | Seed::Fork { who, .. }
         | Seed::MmapAnon { who, .. }
         | Seed::MmapFile { who, .. }
+        | Seed::MmapShared { who, .. }
         | Seed::Munmap { who, .. }
         | Seed::Mprotect { who, .. }
         | Seed::DontNeed { who, .. }
@@ -232,6 +241,15 @@ fn line(seed: &Seed, model: &Model) -> String {
                 ["r--", "rw-"][prot],
                 FILES[file].0,
                 off * PAGE
+            )
+        }
+        Seed::MmapShared {
+            page, len, prot, ..
+        } => {
+            let (a, l) = range(page, len);
+            format!(
+                "mmap pid={pid} addr={a:#x} len={l:#x} prot={} flags=shared,anonymous,fixed",
+                PROTS[prot]
             )
         }
         Seed::Munmap { page, len, .. } => {

@@ -7,7 +7,8 @@
 //! `Anon(id)`, unless it already holds an `Anon` object that no other page holds (the kernel
 //! then reuses the frame in place). fork copies the ids, so pages with equal ids must share one
 //! frame and pages with different ids must not (COW). File pages hold `File` (the page-cache
-//! page of that file index) until a write replaces it with a private `Anon` copy.
+//! page of that file index) until a write replaces it with a private `Anon` copy. Shared
+//! anonymous pages hold `File` of their shmem object for good: writes go into that page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +39,9 @@ pub enum Content {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageModel {
     pub prot: Prot,
+    /// MAP_SHARED (only shared anonymous memory is generated): writes go to the shmem object,
+    /// seen by every mapper.
+    pub shared: bool,
     /// The backing file and the page's index in it; `None` for private anonymous memory.
     pub file: Option<(usize, u64)>,
     /// The anon name: `None` unnamed, `Some("")` named with the empty string.
@@ -72,6 +76,23 @@ pub struct FileModel {
     pub pages: u64,
     /// File page indices in the page cache (they stay there once read: no reclaim).
     pub cached: BTreeSet<u64>,
+    /// A shmem object (one per shared anonymous mmap), which lives while a page maps it.
+    pub shmem: bool,
+    /// A shmem object's inode, learned from maps right after its mmap.
+    pub inode: Option<u64>,
+    /// Written page indices (their frames are dirty).
+    pub dirty: BTreeSet<u64>,
+}
+
+impl FileModel {
+    /// How the rmap names the object: `file:PATH` or `shmem:INODE`.
+    pub fn rmap_mapping(&self) -> String {
+        if self.shmem {
+            format!("shmem:{}", self.inode.unwrap_or(u64::MAX))
+        } else {
+            format!("file:{}", self.path)
+        }
+    }
 }
 
 /// What the model expects an op to return.
@@ -188,6 +209,22 @@ impl Model {
 
     /// Applies `op`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
     pub fn apply(&mut self, op: &Op<u64>, bounds: &VmaBounds) -> Applied {
+        let applied = self.apply_inner(op, bounds);
+        // A shmem object no page maps any more is freed with its pages.
+        let mut live = BTreeSet::new();
+        for pages in self.procs.values() {
+            live.extend(pages.values().filter_map(|p| p.file.map(|(f, _)| f)));
+        }
+        for (i, f) in self.files.iter_mut().enumerate() {
+            if f.shmem && !live.contains(&i) {
+                f.cached.clear();
+                f.dirty.clear();
+            }
+        }
+        applied
+    }
+
+    fn apply_inner(&mut self, op: &Op<u64>, bounds: &VmaBounds) -> Applied {
         match op {
             Op::File { path, size } => {
                 if self.file_by_path(path).is_some() {
@@ -197,6 +234,9 @@ impl Model {
                     path: path.clone(),
                     pages: size.div_ceil(PAGE),
                     cached: BTreeSet::new(),
+                    shmem: false,
+                    inode: None,
+                    dirty: BTreeSet::new(),
                 });
                 ok(Outcome::Done)
             }
@@ -233,7 +273,10 @@ impl Model {
                     if p.wipeonfork {
                         p.content = Content::Zero;
                     }
-                    if matches!(p.content, Content::File { .. }) && p.resident {
+                    if p.shared {
+                        // A shared VMA has no anon_vma: fork copies none of its PTEs.
+                        p.resident = false;
+                    } else if matches!(p.content, Content::File { .. }) && p.resident {
                         uncertain.push((child, v));
                         p.resident = false;
                     }
@@ -249,21 +292,35 @@ impl Model {
                 addr,
                 len,
                 prot,
+                flags,
                 file,
                 offset,
                 ..
             } => {
                 let addr = addr.expect("the generator always maps at a fixed address");
+                if !self.procs.contains_key(pid) {
+                    return err(Errno::ESRCH);
+                }
+                if flags.shared {
+                    assert!(flags.anonymous, "only shared anonymous memory is generated");
+                    self.files.push(FileModel {
+                        path: "/dev/zero".into(),
+                        pages: len.div_ceil(PAGE),
+                        cached: BTreeSet::new(),
+                        shmem: true,
+                        inode: None,
+                        dirty: BTreeSet::new(),
+                    });
+                }
                 let fid = match file {
                     Some(path) => match self.file_by_path(path) {
                         Some(f) => Some(f),
                         None => return err(Errno::EBADF),
                     },
+                    None if flags.shared => Some(self.files.len() - 1),
                     None => None,
                 };
-                let Some(pages) = self.procs.get_mut(pid) else {
-                    return err(Errno::ESRCH);
-                };
+                let pages = self.procs.get_mut(pid).expect("checked");
                 let first_index = offset.unwrap_or(0) / PAGE;
                 for (i, v) in vpns(addr, *len).enumerate() {
                     let backing = fid.map(|f| (f, first_index + i as u64));
@@ -271,6 +328,7 @@ impl Model {
                         v,
                         PageModel {
                             prot: *prot,
+                            shared: flags.shared,
                             file: backing,
                             name: None,
                             content: match backing {
@@ -377,7 +435,7 @@ impl Model {
                 let mut hole = false;
                 for v in vpns(*addr, *len) {
                     match pages.get_mut(&v) {
-                        Some(p) if p.file.is_some() => return err(Errno::EBADF),
+                        Some(p) if p.file.is_some() && !p.shared => return err(Errno::EBADF),
                         Some(p) => p.name = name.clone(),
                         None => hole = true,
                     }
@@ -482,7 +540,7 @@ impl Model {
                 (Content::File { file, index }, w) => {
                     let uncached = u64::from(!self.files[file].cached.contains(&index));
                     if w {
-                        uncached + 1
+                        uncached + u64::from(!p.shared)
                     } else if p.resident {
                         0
                     } else {
@@ -509,6 +567,13 @@ impl Model {
                 }
                 (c @ Content::Anon(_), true) if self.holders(c).len() == 1 => {
                     self.page_mut(pid, v).young = true;
+                }
+                (Content::File { file, index }, true) if p.shared => {
+                    self.files[file].cached.insert(index);
+                    self.files[file].dirty.insert(index);
+                    let p = self.page_mut(pid, v);
+                    p.resident = true;
+                    p.young = true;
                 }
                 (c, true) => {
                     if let Content::File { file, index } = c {
