@@ -30,7 +30,7 @@ use reference::{Expect, Model, PAGE};
 
 /// Small RAM: 48 frames (the zero page is one); the arena alone is 64 pages, so writers run out.
 const RAM: u64 = 48 * PAGE;
-const DEFAULT_CASES: u32 = 64;
+const DEFAULT_CASES: u32 = 256;
 
 /// One simulator and its model, fed the same lines.
 struct Run {
