@@ -44,7 +44,7 @@ struct Run {
 impl Run {
     fn new() -> Run {
         Run {
-            machine: Machine::new(MachineConfig { ram_bytes: RAM }),
+            machine: Machine::new(MachineConfig::with_ram(RAM)),
             model: Model::new(RAM),
             lines: Vec::new(),
             outcomes: BTreeMap::new(),

@@ -76,7 +76,7 @@ impl Sim {
 
     pub fn with_ram(ram_bytes: u64) -> Sim {
         Sim {
-            m: Machine::new(MachineConfig { ram_bytes }),
+            m: Machine::new(MachineConfig::with_ram(ram_bytes)),
             labels: Labels::new(),
         }
     }
@@ -107,12 +107,13 @@ impl Sim {
         out
     }
 
-    /// Runs a line that must succeed; returns the address or pid it replied, else 0.
+    /// Runs a line that must succeed; returns the address, pid or page count it replied, else 0.
     pub fn ok(&mut self, line: &str) -> u64 {
         match self.run(line) {
             Ok(Outcome::Addr(a)) => a,
             Ok(Outcome::Pid(p)) => u64::from(p),
             Ok(Outcome::Done) => 0,
+            Ok(Outcome::Pages(n)) => n,
             Err(e) => panic!("{line}: expected ok, got {e}"),
         }
     }

@@ -461,7 +461,7 @@ impl Model {
                 len,
                 access,
             } => self.touch(*pid, *addr, *len, *access == Access::Write, bounds),
-            Op::Brk { .. } | Op::Read { .. } => panic!("not generated: {op}"),
+            Op::Brk { .. } | Op::Read { .. } | Op::Reclaim { .. } => panic!("not generated: {op}"),
         }
     }
 
