@@ -4,6 +4,8 @@
 //!   recovers the calls a case's script leaves out.
 //! - [`oracle`]: the oracle cases as data: listing, comparing with `compare.py`'s rules,
 //!   replaying a folder of cases from their seeds.
+//! - [`tree_dump`]: a simulated machine's tree written out as a /proc-like directory.
 
 pub mod kernel_gen;
 pub mod oracle;
+pub mod tree_dump;

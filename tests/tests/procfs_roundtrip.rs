@@ -207,3 +207,24 @@ fn every_text_file_of_the_demo_tree_parses_back_to_its_view() {
     assert_eq!(parsed.swap_free, mi.swap_free_kb * 1024);
     assert_eq!(parsed.page_tables, Some(mi.page_tables_kb * 1024));
 }
+
+/// The demo tree dumped as a /proc-like directory reads back through the `procfs` crate's own
+/// `Process::new_with_root`, as the client reads a real /proc.
+#[test]
+fn the_dumped_demo_tree_reads_back_through_procfs_process() {
+    let m = demo_machine();
+    let dir = std::env::temp_dir().join(format!("anonmap-tree-dump-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    anonmap_tests::tree_dump::dump_tree(&m, &dir).unwrap();
+    for pid in m.pids() {
+        let p = procfs::process::Process::new_with_root(dir.join(pid.to_string())).unwrap();
+        let status = p.status().unwrap();
+        assert_eq!(status.vmrss, Some(m.status_view(pid).unwrap().vm_rss_kb));
+        let smaps = p.smaps().unwrap();
+        assert_eq!(
+            smaps.len(),
+            m.address_space_view(pid).unwrap().vmas.len() + 1
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

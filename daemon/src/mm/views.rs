@@ -333,3 +333,35 @@ impl Machine {
         }
     }
 }
+
+/// The tree's data straight from a machine. The daemon wraps its machine in a lock and asks
+/// through that; tests and tools that own a `Machine` can hand it to the tree directly.
+impl anonmap_fusefs::source::Source for Machine {
+    fn pids(&self) -> Vec<u32> {
+        Machine::pids(self)
+    }
+    fn has_pid(&self, pid: u32) -> bool {
+        self.procs.contains_key(&pid)
+    }
+    fn address_space(&self, pid: u32) -> Option<AddressSpaceView> {
+        self.address_space_view(pid)
+    }
+    fn status(&self, pid: u32) -> Option<StatusView> {
+        self.status_view(pid)
+    }
+    fn pagemap(&self, pid: u32, first_vpn: u64, count: u64) -> Option<Vec<u64>> {
+        Machine::pagemap(self, pid, first_vpn, count)
+    }
+    fn resident_pfns(&self) -> Vec<u64> {
+        Machine::resident_pfns(self)
+    }
+    fn rmap(&self, pfn: u64) -> Option<RmapView> {
+        self.rmap_view(pfn)
+    }
+    fn names(&self) -> Vec<NameObjectView> {
+        self.name_table_view()
+    }
+    fn meminfo(&self) -> MeminfoView {
+        self.meminfo_view()
+    }
+}
