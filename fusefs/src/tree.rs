@@ -100,6 +100,31 @@ impl Node {
         }
     }
 
+    /// The node's name in its parent directory (`""` for the root). Numbers are formatted into
+    /// `buf`, so listing a million pfns allocates nothing per entry.
+    pub fn name_in(self, buf: &mut itoa::Buffer) -> &str {
+        match self {
+            Node::Root => "",
+            Node::ProcDir(pid) => buf.format(pid),
+            Node::ProcFile(_, file) => file.name(),
+            Node::RmapDir => "rmap",
+            Node::Rmap(pfn) => buf.format(pfn),
+            Node::Names => "names",
+            Node::Meminfo => "meminfo",
+        }
+    }
+
+    /// The directory that holds the node (the root for the root itself, as `..` of `/`).
+    pub fn parent(self) -> Node {
+        match self {
+            Node::Root | Node::ProcDir(_) | Node::RmapDir | Node::Names | Node::Meminfo => {
+                Node::Root
+            }
+            Node::ProcFile(pid, _) => Node::ProcDir(pid),
+            Node::Rmap(_) => Node::RmapDir,
+        }
+    }
+
     /// Whether the node still exists in the source (its process lives, its pfn is resident).
     pub fn exists(self, source: &dyn Source) -> bool {
         match self {
@@ -244,16 +269,20 @@ pub fn lookup(source: &dyn Source, path: &str) -> Result<Node, TreeError> {
 /// The entries of directory `dir` (without `.` and `..`), in a stable order: the root lists the
 /// pids ascending, then `rmap`, `names`, `meminfo`; `rmap/` lists the resident pfns ascending.
 pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, TreeError> {
+    let mut buf = itoa::Buffer::new();
+    Ok(list_dir_nodes(source, dir)?
+        .into_iter()
+        .map(|node| (node.name_in(&mut buf).to_string(), node))
+        .collect())
+}
+
+/// The entries of directory `dir` as nodes, in [`list_dir`]'s order; each entry's name is
+/// [`Node::name_in`]. The FUSE adapter keeps this compact form as its readdir snapshot.
+pub fn list_dir_nodes(source: &dyn Source, dir: Node) -> Result<Vec<Node>, TreeError> {
     match dir {
         Node::Root => {
-            let mut v: Vec<(String, Node)> = source
-                .pids()
-                .into_iter()
-                .map(|p| (p.to_string(), Node::ProcDir(p)))
-                .collect();
-            v.push(("rmap".to_string(), Node::RmapDir));
-            v.push(("names".to_string(), Node::Names));
-            v.push(("meminfo".to_string(), Node::Meminfo));
+            let mut v: Vec<Node> = source.pids().into_iter().map(Node::ProcDir).collect();
+            v.extend([Node::RmapDir, Node::Names, Node::Meminfo]);
             Ok(v)
         }
         Node::ProcDir(pid) => {
@@ -262,14 +291,10 @@ pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, T
             }
             Ok(ProcFile::ALL
                 .iter()
-                .map(|f| (f.name().to_string(), Node::ProcFile(pid, *f)))
+                .map(|f| Node::ProcFile(pid, *f))
                 .collect())
         }
-        Node::RmapDir => Ok(source
-            .resident_pfns()
-            .into_iter()
-            .map(|pfn| (pfn.to_string(), Node::Rmap(pfn)))
-            .collect()),
+        Node::RmapDir => Ok(source.resident_pfns().into_iter().map(Node::Rmap).collect()),
         _ => Err(TreeError::NotADirectory(format!("{dir:?}"))),
     }
 }
