@@ -16,7 +16,9 @@
 //! `umount(2)`. If the tree is busy (a process holds a file open: EBUSY) it is detached instead
 //! (`MNT_DETACH`) and, if the fusectl filesystem is mounted, the connection is aborted through
 //! `/sys/fs/fuse/connections/<dev>/abort` so that the session ends now rather than when the
-//! last file is closed. Either way the session threads are joined before `unmount` returns.
+//! last file is closed. The session threads are joined before `unmount` returns, except in that
+//! last case without fusectl: then they are left to end by themselves when the last open file
+//! of the detached tree is closed (waiting could take forever; process exit ends them anyway).
 
 use std::ffi::CString;
 use std::io;
@@ -80,17 +82,34 @@ fn umount2(path: &Path, flags: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Detaches a stale mount at `dir`: one whose daemon died (`stat` gives ENOTCONN). Returns
-/// whether there was one. Anything else at `dir` (nothing, a directory, a live mount) is left
-/// alone.
+/// Detaches a stale mount at `dir`: one whose daemon died, so that the kernel answers ENOTCONN.
+/// Returns whether there was one. Anything else at `dir` (nothing, a directory, a live mount) is
+/// left alone.
+///
+/// The probe is `statfs(2)`, not only `stat(2)`: FUSE always sends STATFS to the daemon, while a
+/// `stat` of the mount root is answered from the attribute cache for as long as its TTL runs,
+/// so a daemon restarted at once after a crash would not see the stale mount with `stat`.
 pub fn detach_stale_mount(dir: &Path) -> io::Result<bool> {
-    match std::fs::metadata(dir) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
-            umount2(dir, libc::MNT_DETACH)?;
-            info!(dir = %dir.display(), "detached the stale mount of a crashed daemon");
-            Ok(true)
-        }
-        _ => Ok(false),
+    let stale = match statfs(dir) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => true,
+        _ => matches!(std::fs::metadata(dir), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN)),
+    };
+    if stale {
+        umount2(dir, libc::MNT_DETACH)?;
+        info!(dir = %dir.display(), "detached the stale mount of a crashed daemon");
+    }
+    Ok(stale)
+}
+
+fn statfs(dir: &Path) -> io::Result<()> {
+    let c = c_path(dir)?;
+    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `buf` is a valid, writable statfs; both outlive the call.
+    if unsafe { libc::statfs(c.as_ptr(), &mut buf) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -173,45 +192,54 @@ impl MountHandle {
     }
 
     fn unmount_and_join(&mut self) -> io::Result<()> {
-        let mut result = Ok(());
         if let Some(mut unmounter) = self.unmounter.take() {
             match unmounter.unmount() {
                 Ok(()) => info!(dir = %self.dir.display(), "unmounted the tree"),
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                     warn!(dir = %self.dir.display(), "tree busy: detaching it");
                     if let Err(e) = umount2(&self.dir, libc::MNT_DETACH) {
-                        result = Err(e);
+                        self.session = None;
+                        return Err(e);
                     }
-                    self.abort_connection();
+                    if !self.abort_connection() {
+                        // The session ends when the last open file of the detached tree is
+                        // closed; waiting for that could take forever, so leave it running.
+                        self.session = None;
+                    }
                 }
-                Err(e) => result = Err(e),
+                Err(e) => {
+                    // Still mounted: joining would wait for a session that does not end, now
+                    // or in Drop; the thread is left to end with the connection.
+                    self.session = None;
+                    return Err(e);
+                }
             }
         }
-        if result.is_err() {
-            // Still mounted: joining would wait for a session that does not end.
-            return result;
+        match self.session.take().map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(session_result)) => session_result,
+            Some(Err(_)) => Err(io::Error::other("the FUSE session thread panicked")),
         }
-        if let Some(session) = self.session.take() {
-            match session.join() {
-                Ok(r) => r?,
-                Err(_) => return Err(io::Error::other("the FUSE session thread panicked")),
-            }
-        }
-        result
     }
 
     /// Aborts the FUSE connection through fusectl, if it is mounted, so that a detached but busy
-    /// tree stops being served now.
-    fn abort_connection(&self) {
+    /// tree stops being served now. Returns whether it did.
+    fn abort_connection(&self) -> bool {
         let minor = libc::minor(self.dev);
         let abort = format!("/sys/fs/fuse/connections/{minor}/abort");
         match std::fs::write(&abort, b"1") {
-            Ok(()) => info!(%abort, "aborted the FUSE connection"),
-            Err(e) => warn!(
-                %abort, error = %e,
-                "cannot abort the FUSE connection; the session ends when the last open file \
-                 of the detached tree is closed"
-            ),
+            Ok(()) => {
+                info!(%abort, "aborted the FUSE connection");
+                true
+            }
+            Err(e) => {
+                warn!(
+                    %abort, error = %e,
+                    "cannot abort the FUSE connection (fusectl not mounted?); the session \
+                     threads end when the last open file of the detached tree is closed"
+                );
+                false
+            }
         }
     }
 }
