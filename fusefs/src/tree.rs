@@ -358,3 +358,124 @@ pub fn read_pagemap(
     render::render_pagemap(&entries, &mut out);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{fake_frame, fake_process, FakeSource, FakeState};
+
+    fn source() -> FakeSource {
+        let mut state = FakeState::default();
+        state.processes.insert(7, fake_process(7, "seven", 2, 1));
+        state.processes.insert(12, fake_process(12, "twelve", 1, 1));
+        state.frames.insert(0x1f, fake_frame(0x1f, 7, 0x1000_0000));
+        FakeSource::new(state)
+    }
+
+    #[test]
+    fn lookup_walks_paths() {
+        let s = source();
+        for (path, node) in [
+            ("", Node::Root),
+            ("/", Node::Root),
+            ("./", Node::Root),
+            ("7", Node::ProcDir(7)),
+            ("/12/smaps", Node::ProcFile(12, ProcFile::Smaps)),
+            ("7//pagemap", Node::ProcFile(7, ProcFile::Pagemap)),
+            ("rmap", Node::RmapDir),
+            ("rmap/31", Node::Rmap(31)),
+            ("rmap/0x1f", Node::Rmap(31)),
+            ("rmap/0x01F", Node::Rmap(31)),
+            ("names", Node::Names),
+            ("meminfo", Node::Meminfo),
+        ] {
+            assert_eq!(lookup(&s, path), Ok(node), "{path}");
+        }
+    }
+
+    #[test]
+    fn lookup_failures_carry_the_path_and_errno() {
+        let s = source();
+        for path in [
+            "8", "07", "+7", "7/nope", "rmap/30", "rmap/0x", "rmap/x1f", "rmap/-1",
+        ] {
+            assert_eq!(
+                lookup(&s, path),
+                Err(TreeError::NotFound(path.to_string())),
+                "{path}"
+            );
+        }
+        let e = lookup(&s, "7/maps/x").unwrap_err();
+        assert_eq!((e.errno(), e.errno_name()), (20, "ENOTDIR"));
+        assert_eq!(lookup(&s, "nope").unwrap_err().errno_name(), "ENOENT");
+    }
+
+    #[test]
+    fn listings_in_order_with_names() {
+        let s = source();
+        let names = |dir| -> Vec<String> {
+            list_dir(&s, dir)
+                .unwrap()
+                .into_iter()
+                .map(|(n, node)| {
+                    assert_eq!(lookup_child(&s, dir, &n), Ok(node));
+                    assert_eq!(node.parent(), dir);
+                    n
+                })
+                .collect()
+        };
+        assert_eq!(names(Node::Root), ["7", "12", "rmap", "names", "meminfo"]);
+        assert_eq!(names(Node::RmapDir), ["31"]);
+        assert_eq!(
+            names(Node::ProcDir(7)),
+            [
+                "maps",
+                "smaps",
+                "smaps_rollup",
+                "status",
+                "statm",
+                "pagemap",
+                "comm"
+            ]
+        );
+        assert_eq!(
+            list_dir(&s, Node::ProcDir(8)).unwrap_err(),
+            TreeError::NotFound("8".to_string())
+        );
+        assert_eq!(list_dir(&s, Node::Names).unwrap_err().errno(), 20);
+        assert_eq!(Node::Root.parent(), Node::Root);
+    }
+
+    #[test]
+    fn render_refuses_directories_and_pagemap() {
+        let s = source();
+        assert_eq!(
+            render(&s, Node::RmapDir).unwrap_err().errno_name(),
+            "EISDIR"
+        );
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::Pagemap)),
+            Err(TreeError::PagemapNeedsRange)
+        );
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::Comm)).unwrap(),
+            b"seven\n"
+        );
+        assert!(render(&s, Node::ProcFile(8, ProcFile::Comm)).is_err());
+    }
+
+    #[test]
+    fn pagemap_is_clamped_to_the_user_address_space() {
+        let s = source();
+        let last_vpn = TASK_SIZE / 4096;
+        let got = read_pagemap(&s, 7, (last_vpn - 2) * 8, 64).unwrap();
+        assert_eq!(got.len(), 16);
+        assert!(read_pagemap(&s, 7, last_vpn * 8, 64).unwrap().is_empty());
+        assert_eq!(s.pagemap_requests().last(), Some(&(7, last_vpn, 0)));
+        assert_eq!(read_pagemap(&s, 7, 3, 8).unwrap_err().errno(), 22);
+        assert!(matches!(
+            read_pagemap(&s, 8, 0, 8),
+            Err(TreeError::NotFound(_))
+        ));
+    }
+}
