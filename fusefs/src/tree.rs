@@ -100,6 +100,31 @@ impl Node {
         }
     }
 
+    /// The node's name in its parent directory (`""` for the root). Numbers are formatted into
+    /// `buf`, so listing a million pfns allocates nothing per entry.
+    pub fn name_in(self, buf: &mut itoa::Buffer) -> &str {
+        match self {
+            Node::Root => "",
+            Node::ProcDir(pid) => buf.format(pid),
+            Node::ProcFile(_, file) => file.name(),
+            Node::RmapDir => "rmap",
+            Node::Rmap(pfn) => buf.format(pfn),
+            Node::Names => "names",
+            Node::Meminfo => "meminfo",
+        }
+    }
+
+    /// The directory that holds the node (the root for the root itself, as `..` of `/`).
+    pub fn parent(self) -> Node {
+        match self {
+            Node::Root | Node::ProcDir(_) | Node::RmapDir | Node::Names | Node::Meminfo => {
+                Node::Root
+            }
+            Node::ProcFile(pid, _) => Node::ProcDir(pid),
+            Node::Rmap(_) => Node::RmapDir,
+        }
+    }
+
     /// Whether the node still exists in the source (its process lives, its pfn is resident).
     pub fn exists(self, source: &dyn Source) -> bool {
         match self {
@@ -244,16 +269,20 @@ pub fn lookup(source: &dyn Source, path: &str) -> Result<Node, TreeError> {
 /// The entries of directory `dir` (without `.` and `..`), in a stable order: the root lists the
 /// pids ascending, then `rmap`, `names`, `meminfo`; `rmap/` lists the resident pfns ascending.
 pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, TreeError> {
+    let mut buf = itoa::Buffer::new();
+    Ok(list_dir_nodes(source, dir)?
+        .into_iter()
+        .map(|node| (node.name_in(&mut buf).to_string(), node))
+        .collect())
+}
+
+/// The entries of directory `dir` as nodes, in [`list_dir`]'s order; each entry's name is
+/// [`Node::name_in`]. The FUSE adapter keeps this compact form as its readdir snapshot.
+pub fn list_dir_nodes(source: &dyn Source, dir: Node) -> Result<Vec<Node>, TreeError> {
     match dir {
         Node::Root => {
-            let mut v: Vec<(String, Node)> = source
-                .pids()
-                .into_iter()
-                .map(|p| (p.to_string(), Node::ProcDir(p)))
-                .collect();
-            v.push(("rmap".to_string(), Node::RmapDir));
-            v.push(("names".to_string(), Node::Names));
-            v.push(("meminfo".to_string(), Node::Meminfo));
+            let mut v: Vec<Node> = source.pids().into_iter().map(Node::ProcDir).collect();
+            v.extend([Node::RmapDir, Node::Names, Node::Meminfo]);
             Ok(v)
         }
         Node::ProcDir(pid) => {
@@ -262,14 +291,10 @@ pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, T
             }
             Ok(ProcFile::ALL
                 .iter()
-                .map(|f| (f.name().to_string(), Node::ProcFile(pid, *f)))
+                .map(|f| Node::ProcFile(pid, *f))
                 .collect())
         }
-        Node::RmapDir => Ok(source
-            .resident_pfns()
-            .into_iter()
-            .map(|pfn| (pfn.to_string(), Node::Rmap(pfn)))
-            .collect()),
+        Node::RmapDir => Ok(source.resident_pfns().into_iter().map(Node::Rmap).collect()),
         _ => Err(TreeError::NotADirectory(format!("{dir:?}"))),
     }
 }
@@ -332,4 +357,125 @@ pub fn read_pagemap(
     let mut out = Vec::with_capacity(entries.len() * 8);
     render::render_pagemap(&entries, &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{fake_frame, fake_process, FakeSource, FakeState};
+
+    fn source() -> FakeSource {
+        let mut state = FakeState::default();
+        state.processes.insert(7, fake_process(7, "seven", 2, 1));
+        state.processes.insert(12, fake_process(12, "twelve", 1, 1));
+        state.frames.insert(0x1f, fake_frame(0x1f, 7, 0x1000_0000));
+        FakeSource::new(state)
+    }
+
+    #[test]
+    fn lookup_walks_paths() {
+        let s = source();
+        for (path, node) in [
+            ("", Node::Root),
+            ("/", Node::Root),
+            ("./", Node::Root),
+            ("7", Node::ProcDir(7)),
+            ("/12/smaps", Node::ProcFile(12, ProcFile::Smaps)),
+            ("7//pagemap", Node::ProcFile(7, ProcFile::Pagemap)),
+            ("rmap", Node::RmapDir),
+            ("rmap/31", Node::Rmap(31)),
+            ("rmap/0x1f", Node::Rmap(31)),
+            ("rmap/0x01F", Node::Rmap(31)),
+            ("names", Node::Names),
+            ("meminfo", Node::Meminfo),
+        ] {
+            assert_eq!(lookup(&s, path), Ok(node), "{path}");
+        }
+    }
+
+    #[test]
+    fn lookup_failures_carry_the_path_and_errno() {
+        let s = source();
+        for path in [
+            "8", "07", "+7", "7/nope", "rmap/30", "rmap/0x", "rmap/x1f", "rmap/-1",
+        ] {
+            assert_eq!(
+                lookup(&s, path),
+                Err(TreeError::NotFound(path.to_string())),
+                "{path}"
+            );
+        }
+        let e = lookup(&s, "7/maps/x").unwrap_err();
+        assert_eq!((e.errno(), e.errno_name()), (20, "ENOTDIR"));
+        assert_eq!(lookup(&s, "nope").unwrap_err().errno_name(), "ENOENT");
+    }
+
+    #[test]
+    fn listings_in_order_with_names() {
+        let s = source();
+        let names = |dir| -> Vec<String> {
+            list_dir(&s, dir)
+                .unwrap()
+                .into_iter()
+                .map(|(n, node)| {
+                    assert_eq!(lookup_child(&s, dir, &n), Ok(node));
+                    assert_eq!(node.parent(), dir);
+                    n
+                })
+                .collect()
+        };
+        assert_eq!(names(Node::Root), ["7", "12", "rmap", "names", "meminfo"]);
+        assert_eq!(names(Node::RmapDir), ["31"]);
+        assert_eq!(
+            names(Node::ProcDir(7)),
+            [
+                "maps",
+                "smaps",
+                "smaps_rollup",
+                "status",
+                "statm",
+                "pagemap",
+                "comm"
+            ]
+        );
+        assert_eq!(
+            list_dir(&s, Node::ProcDir(8)).unwrap_err(),
+            TreeError::NotFound("8".to_string())
+        );
+        assert_eq!(list_dir(&s, Node::Names).unwrap_err().errno(), 20);
+        assert_eq!(Node::Root.parent(), Node::Root);
+    }
+
+    #[test]
+    fn render_refuses_directories_and_pagemap() {
+        let s = source();
+        assert_eq!(
+            render(&s, Node::RmapDir).unwrap_err().errno_name(),
+            "EISDIR"
+        );
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::Pagemap)),
+            Err(TreeError::PagemapNeedsRange)
+        );
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::Comm)).unwrap(),
+            b"seven\n"
+        );
+        assert!(render(&s, Node::ProcFile(8, ProcFile::Comm)).is_err());
+    }
+
+    #[test]
+    fn pagemap_is_clamped_to_the_user_address_space() {
+        let s = source();
+        let last_vpn = TASK_SIZE / 4096;
+        let got = read_pagemap(&s, 7, (last_vpn - 2) * 8, 64).unwrap();
+        assert_eq!(got.len(), 16);
+        assert!(read_pagemap(&s, 7, last_vpn * 8, 64).unwrap().is_empty());
+        assert_eq!(s.pagemap_requests().last(), Some(&(7, last_vpn, 0)));
+        assert_eq!(read_pagemap(&s, 7, 3, 8).unwrap_err().errno(), 22);
+        assert!(matches!(
+            read_pagemap(&s, 8, 0, 8),
+            Err(TreeError::NotFound(_))
+        ));
+    }
 }
