@@ -14,6 +14,7 @@ pub const REGULAR_DEV: (u32, u32) = (0xfe, 0x00);
 pub const SHMEM_DEV: (u32, u32) = (0x00, 0x01);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     /// A regular file on a disk-backed filesystem: pages come from "disk" clean.
     Regular,
@@ -24,6 +25,7 @@ pub enum FileKind {
 
 /// One file.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct File {
     pub kind: FileKind,
     /// The path maps prints (`/dev/zero` for shmem objects, shown with ` (deleted)`).

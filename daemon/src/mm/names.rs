@@ -17,6 +17,7 @@ pub const ANON_VMA_NAME_MAX_LEN: usize = 80;
 
 /// One name object.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct NameObject {
     /// The text, validated by the prctl rules; never changes.
     pub text: Box<str>,
@@ -27,6 +28,7 @@ pub struct NameObject {
 
 /// All live name objects.
 #[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Names {
     objects: Slab<NameObject>,
 }

@@ -15,6 +15,7 @@ const ENTRIES: usize = 512;
 /// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set and the
 /// swap slot in bits 12... Zero is `pte_none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Pte(pub u64);
 
 impl Pte {
@@ -93,7 +94,9 @@ impl Pte {
 
 /// A table of 512 PTEs.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PteTable {
+    #[serde(with = "crate::journal::boxed_array")]
     entries: Box<[Pte; ENTRIES]>,
     /// Invariant: the number of entries that are not `pte_none`.
     used: u16,
@@ -101,7 +104,10 @@ struct PteTable {
 
 /// A directory level (PGD, PUD or PMD) of 512 optional children.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound(serialize = "T: serde::Serialize", deserialize = "T: serde::Deserialize<'de>"))]
 struct Dir<T> {
+    #[serde(with = "crate::journal::boxed_array")]
     slots: Box<[Option<Box<T>>; ENTRIES]>,
 }
 
@@ -138,6 +144,7 @@ const PGD_SPAN: u64 = 512 * 512 * 512;
 
 /// A process's page tables.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PageTable {
     pgd: Dir<Pud>,
     /// Invariant: the number of PUD, PMD and PTE table pages allocated (the PGD is part of the

@@ -16,6 +16,7 @@ use super::Machine;
 
 /// One anon_vma.
 #[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct AnonVma {
     /// The oldest ancestor; itself for a root.
     pub root: AnonVmaId,
