@@ -235,17 +235,14 @@ impl Thread {
                 Err(RecvTimeoutError::Disconnected) => self.stop = true,
             }
             self.commit()?;
-            if self.stop {
-                break;
-            }
             let due = self.ops_since_snapshot >= self.options.snapshot_every_ops
                 || (self.ops_since_snapshot > 0
                     && self.last_snapshot.elapsed() >= self.options.snapshot_every);
             if due {
                 self.snapshot()?;
-                if self.stop {
-                    break;
-                }
+            }
+            if self.stop {
+                break;
             }
         }
         if let Some(t) = self.snapshot_thread.take() {
