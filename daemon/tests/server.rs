@@ -201,6 +201,11 @@ fn bad_lines_get_err_and_change_nothing() {
     let before = reads(&d, &views);
     let journal = state.join("journal.0");
     let journal_before = std::fs::read(&journal).unwrap();
+    let text = String::from_utf8_lossy(&journal_before);
+    assert!(
+        text.contains("mmap pid=1 len=0x10000") && !text.contains("as="),
+        "labels never reach the journal: {text}"
+    );
 
     let mut input = Vec::new();
     input.extend_from_slice(b"mmap pid=1 len=4K\n");
