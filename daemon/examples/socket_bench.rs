@@ -148,7 +148,10 @@ fn run_workload(
             .into_iter()
             .map(|input| s.spawn(move || pipeline(socket, input, ops as usize)))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("client")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
     });
     let elapsed = started.elapsed();
     let mut total = 0;
@@ -158,7 +161,10 @@ fn run_workload(
     println!(
         "{name:>13}: {total} ops, {clients} client(s), {:.3} s, {:.0} ops/s",
         elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64().max(Duration::from_micros(1).as_secs_f64())
+        total as f64
+            / elapsed
+                .as_secs_f64()
+                .max(Duration::from_micros(1).as_secs_f64())
     );
     Ok(())
 }
@@ -181,7 +187,7 @@ fn main() -> anyhow::Result<()> {
         |c| format!("spawn pid={} comm=bench bare\n", pid(c)),
         |c, i| {
             let addr = BASE + (i / 2 % 1024) * 0x2000;
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 format!(
                     "mmap pid={} addr={addr:#x} len=4K prot=rw- flags=private,anonymous,fixed",
                     pid(c)

@@ -161,7 +161,7 @@ const BASE: u64 = 0x1000_0000;
 /// Op `i` of a load: a 4 KiB fixed mapping at its own address (a gap after each, so they never
 /// merge), every third one populated; `ok addr=` tells each reply apart.
 fn load_op(i: u64) -> String {
-    let populate = if i % 3 == 0 { ",populate" } else { "" };
+    let populate = if i.is_multiple_of(3) { ",populate" } else { "" };
     format!(
         "mmap pid=1 addr={:#x} len=4K prot=rw- flags=private,anonymous,fixed{populate}",
         BASE + i * 0x2000
@@ -171,7 +171,10 @@ fn load_op(i: u64) -> String {
 #[test]
 fn pipelined_lines_get_their_replies_in_order() {
     let dir = tempdir();
-    let d = Daemon::start(dir.path(), &["--state-dir", dir.path().join("state").to_str().unwrap()]);
+    let d = Daemon::start(
+        dir.path(),
+        &["--state-dir", dir.path().join("state").to_str().unwrap()],
+    );
     let mut lines = vec!["spawn pid=1 comm=load bare".to_string()];
     lines.extend((0..5000).map(load_op));
     let replies = exchange(d.connect(), lines_of(&lines), lines.len());
@@ -180,7 +183,11 @@ fn pipelined_lines_get_their_replies_in_order() {
     for (i, r) in replies[1..].iter().enumerate() {
         assert_eq!(r, &format!("ok addr={:#x}\n", BASE + i as u64 * 0x2000));
     }
-    let want = ["read path=1/maps", "read path=1/smaps_rollup", "read path=meminfo"];
+    let want = [
+        "read path=1/maps",
+        "read path=1/smaps_rollup",
+        "read path=meminfo",
+    ];
     assert_eq!(reads(&d, &want), fresh(&lines, &want));
 }
 
@@ -197,7 +204,12 @@ fn bad_lines_get_err_and_change_nothing() {
     let setup: Vec<String> = setup.iter().map(|s| s.to_string()).collect();
     let got = exchange(d.connect(), lines_of(&setup), setup.len());
     assert!(got.iter().all(|r| r.starts_with("ok")), "{got:?}");
-    let views = ["read path=1/smaps", "read path=names", "read path=meminfo", "read path=rmap"];
+    let views = [
+        "read path=1/smaps",
+        "read path=names",
+        "read path=meminfo",
+        "read path=rmap",
+    ];
     let before = reads(&d, &views);
     let journal = state.join("journal.0");
     let journal_before = std::fs::read(&journal).unwrap();
@@ -255,7 +267,10 @@ fn bad_lines_get_err_and_change_nothing() {
 fn read_returns_the_rendered_files() {
     let dir = tempdir();
     let d = Daemon::start(dir.path(), &["--ephemeral", "--demo"]);
-    let demo: Vec<String> = anonmap_daemon::server::DEMO.lines().map(String::from).collect();
+    let demo: Vec<String> = anonmap_daemon::server::DEMO
+        .lines()
+        .map(String::from)
+        .collect();
     let files = [
         "read path=100/maps",
         "read path=101/smaps",
@@ -275,8 +290,8 @@ fn read_returns_the_rendered_files() {
     assert_eq!(got[9].len(), "ok bytes=20\n".len() + 20);
     // pagemap by range: the entries of 100's first mapped pages.
     let maps = &got[0];
-    let first = u64::from_str_radix(maps.lines().nth(1).unwrap().split('-').next().unwrap(), 16)
-        .unwrap();
+    let first =
+        u64::from_str_radix(maps.lines().nth(1).unwrap().split('-').next().unwrap(), 16).unwrap();
     let req = format!("read path=100/pagemap offset={} len=64", first / 4096 * 8);
     let pm = reads(&d, &[&req]);
     assert_eq!(pm, fresh(&demo, &[&req]));
@@ -287,7 +302,12 @@ fn read_returns_the_rendered_files() {
 fn kill_9_mid_load_keeps_every_acknowledged_op() {
     let dir = tempdir();
     let state = dir.path().join("state");
-    let args = ["--state-dir", state.to_str().unwrap(), "--snapshot-ops", "1000"];
+    let args = [
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--snapshot-ops",
+        "1000",
+    ];
     let d = Daemon::start(dir.path(), &args);
     let total = 20_000u64;
     let mut lines = vec!["spawn pid=1 comm=load bare".to_string()];
@@ -309,7 +329,10 @@ fn kill_9_mid_load_keeps_every_acknowledged_op() {
             killed = true;
         }
     }
-    assert!(killed, "the load finished before the kill ({acked} replies)");
+    assert!(
+        killed,
+        "the load finished before the kill ({acked} replies)"
+    );
     writer.join().unwrap();
     drop(d);
     assert!(acked < lines.len(), "some ops were cut off ({acked})");
@@ -319,7 +342,10 @@ fn kill_9_mid_load_keeps_every_acknowledged_op() {
     let maps = reads(&d, &["read path=1/maps"]).remove(0);
     let durable = maps.lines().count() - 1; // the status line "ok bytes=N"
     let applied = durable + 1; // with the spawn
-    assert!(applied >= acked, "{acked} acknowledged, {applied} recovered");
+    assert!(
+        applied >= acked,
+        "{acked} acknowledged, {applied} recovered"
+    );
     let span = (total * 0x2000 / 4096) * 8;
     let views = [
         "read path=1/maps".to_string(),
@@ -363,16 +389,25 @@ fn a_second_daemon_on_the_same_socket_refuses() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("another anonmapd is already listening on"), "{err}");
+    assert!(
+        err.contains("another anonmapd is already listening on"),
+        "{err}"
+    );
     // The first one is untouched.
-    assert_eq!(exchange(first.connect(), b"spawn pid=3\n".to_vec(), 1), ["ok pid=3\n"]);
+    assert_eq!(
+        exchange(first.connect(), b"spawn pid=3\n".to_vec(), 1),
+        ["ok pid=3\n"]
+    );
     // A stale socket file (no listener) is replaced.
     first.signal(libc::SIGKILL);
     let socket = first.socket.clone();
     first.wait();
     assert!(socket.exists(), "kill -9 leaves the socket file");
     let again = Daemon::start(dir.path(), &["--ephemeral"]);
-    assert_eq!(exchange(again.connect(), b"spawn pid=3\n".to_vec(), 1), ["ok pid=3\n"]);
+    assert_eq!(
+        exchange(again.connect(), b"spawn pid=3\n".to_vec(), 1),
+        ["ok pid=3\n"]
+    );
 }
 
 /// Not a test of its own: when `ANONMAP_TEST_CLIENT` names a socket, this sends the lines of
@@ -409,14 +444,23 @@ fn another_uid_gets_eacces() {
     assert_eq!(root, ["ok pid=1\n", "ok addr=0x100000\n"]);
     let as_nobody = |lines: &str| -> Vec<String> {
         let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "client_helper", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "client_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("ANONMAP_TEST_CLIENT", &d.socket)
             .env("ANONMAP_TEST_LINES", lines)
             .uid(65534)
             .gid(65534)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -434,13 +478,22 @@ fn another_uid_gets_eacces() {
          munmap pid=3 addr=0x100000 len=4K\n",
     );
     assert_eq!(got.len(), 7, "{got:?}");
-    assert!(got[0].starts_with("err EACCES munmap: process 1 belongs to uid 0"), "{got:?}");
+    assert!(
+        got[0].starts_with("err EACCES munmap: process 1 belongs to uid 0"),
+        "{got:?}"
+    );
     assert!(got[1].starts_with("err EACCES touch:"), "{got:?}");
-    assert!(got[2].starts_with("ok bytes="), "reading is allowed: {got:?}");
+    assert!(
+        got[2].starts_with("ok bytes="),
+        "reading is allowed: {got:?}"
+    );
     assert!(got[3].starts_with("err EACCES spawn uid=0"), "{got:?}");
     assert_eq!(got[4], "ok pid=2");
     assert_eq!(got[5], "ok pid=3");
-    assert!(got[6].starts_with("err EINVAL") || got[6].starts_with("ok"), "{got:?}");
+    assert!(
+        got[6].starts_with("err EINVAL") || got[6].starts_with("ok"),
+        "{got:?}"
+    );
     assert_eq!(reads(&d, &["read path=1/maps"]), before, "nothing changed");
     // The fork child inherited its parent's owner; root may change anything.
     let status = reads(&d, &["read path=3/status"]).remove(0);

@@ -171,9 +171,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 /// What keeps the tree mounted; dropping it unmounts.
 ///
-/// FUSE INTEGRATION POINT: this becomes `anonmap_fusefs::fuse::MountHandle`.
-#[derive(Debug)]
-struct Mounted;
+/// FUSE INTEGRATION POINT: this holds `anonmap_fusefs::fuse::MountHandle` (or becomes it).
+type Mounted = Box<dyn Send>;
 
 /// Mounts the tree of `source` at `config.mount` with `config.fuse_threads` threads.
 ///

@@ -645,5 +645,8 @@ fn socket_read_takes_a_byte_range() {
     assert_eq!(e.errno, Errno::EINVAL);
     assert!(e.message.contains("offset= given twice"), "{e}");
     // Scripts keep the plain form: the range keys belong to the socket.
-    assert_eq!(parse_line("read path=x len=8").unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        parse_line("read path=x len=8").unwrap_err().errno,
+        Errno::EINVAL
+    );
 }

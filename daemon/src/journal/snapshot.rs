@@ -97,7 +97,7 @@ pub fn read(dir: &Path) -> Result<Option<Snapshot>, JournalError> {
     if fnv1a(body) != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
         return Err(bad("checksum mismatch: the file is damaged"));
     }
-    let snapshot: Snapshot = postcard::from_bytes(body)
-        .map_err(|e| bad(&format!("cannot decode the machine: {e}")))?;
+    let snapshot: Snapshot =
+        postcard::from_bytes(body).map_err(|e| bad(&format!("cannot decode the machine: {e}")))?;
     Ok(Some(snapshot))
 }

@@ -18,7 +18,11 @@ const SIZES: Sizes = Sizes {
 };
 
 fn write_journal(dir: &Path, gen: u64, body: &str) {
-    fs::write(journal_path(dir, gen), format!("{}{body}", header_line(gen, SIZES))).unwrap();
+    fs::write(
+        journal_path(dir, gen),
+        format!("{}{body}", header_line(gen, SIZES)),
+    )
+    .unwrap();
 }
 
 /// A daemon's machine with its journal, in-process.
@@ -109,7 +113,10 @@ fn torn_last_line_is_dropped_and_cut_before_appending() {
     d.run(&mut Session::new(0), "spawn pid=4");
     d.stop();
     let text = fs::read_to_string(journal_path(dir.path(), 0)).unwrap();
-    assert!(text.ends_with(&format!("{whole}spawn pid=4 uid=0\n")), "{text}");
+    assert!(
+        text.ends_with(&format!("{whole}spawn pid=4 uid=0\n")),
+        "{text}"
+    );
     let r = recover(dir.path(), SIZES).unwrap();
     assert!(!r.torn_dropped);
     assert_eq!(r.machine.pids(), vec![1, 4]);
@@ -126,11 +133,27 @@ fn damage_names_the_file_and_line() {
         assert!(text.starts_with(&at), "{text} (want {at})");
         assert!(text.contains(words), "{text} (want {words})");
     };
-    expect_damage("spawn pid=1\nmmap pid=1 lenn=4K\nspawn pid=2\n", 3, "cannot parse");
-    expect_damage("spawn pid=1\nspawn pid=1\n", 3, "gave err EEXIST, but the journal recorded ok");
-    expect_damage("#! err EEXIST\nspawn pid=1\n", 3, "gave ok, but the journal recorded err EEXIST");
+    expect_damage(
+        "spawn pid=1\nmmap pid=1 lenn=4K\nspawn pid=2\n",
+        3,
+        "cannot parse",
+    );
+    expect_damage(
+        "spawn pid=1\nspawn pid=1\n",
+        3,
+        "gave err EEXIST, but the journal recorded ok",
+    );
+    expect_damage(
+        "#! err EEXIST\nspawn pid=1\n",
+        3,
+        "gave ok, but the journal recorded err EEXIST",
+    );
     expect_damage("#! err EWHAT\nspawn pid=1\n", 2, "unknown errno");
-    expect_damage("mmap pid=1 len=4K prot=rw- flags=private,anonymous as=x\n", 2, "label");
+    expect_damage(
+        "mmap pid=1 len=4K prot=rw- flags=private,anonymous as=x\n",
+        2,
+        "label",
+    );
     expect_damage("read path=names\n", 2, "not a line the journal writes");
     let mut bytes = format!("{}spawn pid=1\n", header_line(0, SIZES)).into_bytes();
     bytes.extend_from_slice(b"\xff\n");
@@ -141,7 +164,10 @@ fn damage_names_the_file_and_line() {
     // A bad header.
     fs::write(journal_path(dir.path(), 0), "spawn pid=1\n").unwrap();
     let e = recover(dir.path(), SIZES).unwrap_err().to_string();
-    assert!(e.contains("journal.0:1: missing or bad journal header"), "{e}");
+    assert!(
+        e.contains("journal.0:1: missing or bad journal header"),
+        "{e}"
+    );
 
     // A torn line is damage in a journal that is not the last.
     write_journal(dir.path(), 0, "spawn pid=1\nspawn pi");
@@ -198,7 +224,10 @@ fn snapshots_and_journals_replay_to_a_fresh_replay() {
     };
     assert_eq!(reply(&mut s, "spawn pid=900 bare"), "ok pid=900\n");
     assert_eq!(
-        reply(&mut s, "mmap pid=900 addr=0x10000000 len=8K prot=rw- flags=private,anonymous,fixed"),
+        reply(
+            &mut s,
+            "mmap pid=900 addr=0x10000000 len=8K prot=rw- flags=private,anonymous,fixed"
+        ),
         "ok addr=0x10000000\n"
     );
     let r = reply(&mut s, "mprotect pid=900 addr=0x10000000 len=16K prot=r--");
@@ -206,5 +235,8 @@ fn snapshots_and_journals_replay_to_a_fresh_replay() {
     let live = d.stop();
     let (dump3, _) = recovered_dump(dir.path());
     assert_eq!(dump3, dump(&*live));
-    assert!(dump3.contains("10000000-10002000 r--p"), "mprotect changed the mapped part");
+    assert!(
+        dump3.contains("10000000-10002000 r--p"),
+        "mprotect changed the mapped part"
+    );
 }

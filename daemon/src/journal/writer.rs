@@ -158,7 +158,9 @@ impl Journal {
     /// Makes everything queued durable, waits for a snapshot being written, and stops.
     pub fn stop(self) -> Result<(), JournalError> {
         let _ = self.tx.send(Msg::Stop);
-        self.thread.join().expect("the journal thread does not panic")
+        self.thread
+            .join()
+            .expect("the journal thread does not panic")
     }
 }
 

@@ -52,8 +52,7 @@ use types::{FileId, Pid};
 use vma::Vma;
 
 /// Sizes of the simulated machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MachineConfig {
     /// RAM in bytes: the number of page frames is `ram_bytes / 4096`.
     pub ram_bytes: u64,
@@ -77,8 +76,7 @@ pub enum Outcome {
 }
 
 /// The whole simulated machine.
-#[derive(Debug, Clone)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Machine {
     config: MachineConfig,
     /// Every page frame of RAM.

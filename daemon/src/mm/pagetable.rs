@@ -14,8 +14,7 @@ const ENTRIES: usize = 512;
 /// Encoding: bit 0 present; if present, bit 1 writable, bit 5 young (accessed), bit 6 dirty and
 /// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set and the
 /// swap slot in bits 12... Zero is `pte_none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pte(pub u64);
 
 impl Pte {
@@ -93,8 +92,7 @@ impl Pte {
 }
 
 /// A table of 512 PTEs.
-#[derive(Debug, Clone)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PteTable {
     #[serde(with = "crate::journal::boxed_array")]
     entries: Box<[Pte; ENTRIES]>,
@@ -103,9 +101,11 @@ struct PteTable {
 }
 
 /// A directory level (PGD, PUD or PMD) of 512 optional children.
-#[derive(Debug, Clone)]
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(bound(serialize = "T: serde::Serialize", deserialize = "T: serde::Deserialize<'de>"))]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "T: serde::Serialize",
+    deserialize = "T: serde::Deserialize<'de>"
+))]
 struct Dir<T> {
     #[serde(with = "crate::journal::boxed_array")]
     slots: Box<[Option<Box<T>>; ENTRIES]>,
@@ -143,8 +143,7 @@ const PUD_SPAN: u64 = 512 * 512;
 const PGD_SPAN: u64 = 512 * 512 * 512;
 
 /// A process's page tables.
-#[derive(Debug, Clone)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageTable {
     pgd: Dir<Pud>,
     /// Invariant: the number of PUD, PMD and PTE table pages allocated (the PGD is part of the

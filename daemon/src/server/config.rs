@@ -28,7 +28,12 @@ pub struct Cli {
 
     /// Where to mount the tree [default: /run/anonmap/fs as root, else
     /// $XDG_RUNTIME_DIR/anonmap/fs]
-    #[arg(long, env = "ANONMAP_MOUNT", value_name = "DIR", conflicts_with = "no_mount")]
+    #[arg(
+        long,
+        env = "ANONMAP_MOUNT",
+        value_name = "DIR",
+        conflicts_with = "no_mount"
+    )]
     pub mount: Option<PathBuf>,
 
     /// Do not mount the tree (it stays readable with `read path=` on the socket)
@@ -111,7 +116,10 @@ impl Cli {
     /// variables (for the XDG directories).
     pub fn resolve(&self, euid: u32, env: impl Fn(&str) -> Option<String>) -> Config {
         let (runtime, state) = if euid == 0 {
-            (PathBuf::from("/run/anonmap"), PathBuf::from("/var/lib/anonmap"))
+            (
+                PathBuf::from("/run/anonmap"),
+                PathBuf::from("/var/lib/anonmap"),
+            )
         } else {
             let nonempty = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
             let runtime = nonempty("XDG_RUNTIME_DIR")
@@ -123,7 +131,8 @@ impl Cli {
         };
         Config {
             socket: self.socket.clone().unwrap_or_else(|| runtime.join("ctl")),
-            mount: (!self.no_mount).then(|| self.mount.clone().unwrap_or_else(|| runtime.join("fs"))),
+            mount: (!self.no_mount)
+                .then(|| self.mount.clone().unwrap_or_else(|| runtime.join("fs"))),
             state_dir: (!self.ephemeral).then(|| self.state_dir.clone().unwrap_or(state)),
             sizes: Sizes {
                 ram_bytes: self.ram,
@@ -153,7 +162,9 @@ mod tests {
 
     #[test]
     fn root_defaults() {
-        let c = cli(&[]).unwrap().resolve(0, |k| (k == "XDG_RUNTIME_DIR").then(|| "/x".into()));
+        let c = cli(&[])
+            .unwrap()
+            .resolve(0, |k| (k == "XDG_RUNTIME_DIR").then(|| "/x".into()));
         assert_eq!(c.socket, PathBuf::from("/run/anonmap/ctl"));
         assert_eq!(c.mount, Some(PathBuf::from("/run/anonmap/fs")));
         assert_eq!(c.state_dir, Some(PathBuf::from("/var/lib/anonmap")));
@@ -177,15 +188,27 @@ mod tests {
         assert_eq!(c.state_dir, Some(PathBuf::from("/home/u/.st/anonmap")));
         let env = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
         let c = cli(&[]).unwrap().resolve(1000, env);
-        assert_eq!(c.state_dir, Some(PathBuf::from("/home/u/.local/state/anonmap")));
+        assert_eq!(
+            c.state_dir,
+            Some(PathBuf::from("/home/u/.local/state/anonmap"))
+        );
         assert_eq!(c.socket, PathBuf::from("/tmp/anonmap-1000/anonmap/ctl"));
     }
 
     #[test]
     fn options_and_sizes() {
         let c = cli(&[
-            "--socket", "/s", "--no-mount", "--ephemeral", "--ram", "512M", "--swap", "1G",
-            "--fuse-threads", "2", "--demo",
+            "--socket",
+            "/s",
+            "--no-mount",
+            "--ephemeral",
+            "--ram",
+            "512M",
+            "--swap",
+            "1G",
+            "--fuse-threads",
+            "2",
+            "--demo",
         ])
         .unwrap()
         .resolve(0, no_env);

@@ -92,7 +92,11 @@ impl<R: tokio::io::AsyncRead + Unpin> LineReader<R> {
         loop {
             let avail = self.inner.fill_buf().await?;
             if avail.is_empty() {
-                return Ok(any.then_some(if too_long { Line::TooLong } else { Line::Complete }));
+                return Ok(any.then_some(if too_long {
+                    Line::TooLong
+                } else {
+                    Line::Complete
+                }));
             }
             any = true;
             let (take, done) = match avail.iter().position(|&b| b == b'\n') {
@@ -109,7 +113,11 @@ impl<R: tokio::io::AsyncRead + Unpin> LineReader<R> {
             }
             self.inner.consume(take + usize::from(done));
             if done {
-                return Ok(Some(if too_long { Line::TooLong } else { Line::Complete }));
+                return Ok(Some(if too_long {
+                    Line::TooLong
+                } else {
+                    Line::Complete
+                }));
             }
         }
     }
@@ -175,11 +183,12 @@ async fn write_replies(
         if let Some(seq) = out.response.seq {
             if seq > known_durable {
                 w.flush().await?;
-                let durable = durable.as_mut().expect("a sequence number implies a journal");
-                known_durable = *durable
-                    .wait_for(|d| *d >= seq)
-                    .await
-                    .map_err(|_| io::Error::other("the journal stopped before the op was durable"))?;
+                let durable = durable
+                    .as_mut()
+                    .expect("a sequence number implies a journal");
+                known_durable = *durable.wait_for(|d| *d >= seq).await.map_err(|_| {
+                    io::Error::other("the journal stopped before the op was durable")
+                })?;
             }
         }
         w.write_all(&out.response.bytes).await?;
@@ -224,6 +233,9 @@ mod tests {
         );
         let mut exact = vec![b'y'; MAX_LINE];
         exact.push(b'\n');
-        assert_eq!(lines(&exact).await, vec![(Line::Complete, vec![b'y'; MAX_LINE])]);
+        assert_eq!(
+            lines(&exact).await,
+            vec![(Line::Complete, vec![b'y'; MAX_LINE])]
+        );
     }
 }

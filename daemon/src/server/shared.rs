@@ -217,7 +217,12 @@ impl SharedMachine {
                         }
                         format!("ok addr={addr:#x}\n")
                     }
-                    Err(e) => return Some(Response { seq, ..Response::error(&e) }),
+                    Err(e) => {
+                        return Some(Response {
+                            seq,
+                            ..Response::error(&e)
+                        })
+                    }
                 };
                 Response {
                     bytes: text.into_bytes(),
@@ -301,7 +306,9 @@ impl SharedMachine {
         if let Some(len) = len.filter(|l| *l > MAX_READ) {
             return Err(ReadError {
                 errno: "EINVAL",
-                message: format!("read {path}: len={len} is more than one read returns ({MAX_READ})"),
+                message: format!(
+                    "read {path}: len={len} is more than one read returns ({MAX_READ})"
+                ),
             });
         }
         let node = tree::lookup(self, path)?;
