@@ -501,3 +501,109 @@ fn another_uid_gets_eacces() {
     let root = exchange(d.connect(), b"exit pid=3\n".to_vec(), 1);
     assert_eq!(root, ["ok\n"]);
 }
+
+/// The daemon's resident memory, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_client_that_does_not_read_its_replies_is_pushed_back() {
+    let dir = tempdir();
+    let d = Daemon::start(dir.path(), &["--ephemeral", "--demo"]);
+    let one = reads(&d, &["read path=101/smaps"]).remove(0);
+    let line = b"read path=101/smaps\n";
+    let rss_before = rss_kib(d.child.id());
+    // Write requests without reading a reply until the daemon stops taking them: a write that
+    // makes no progress for 2 s.
+    let stream = d.connect();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut w = &stream;
+    let mut sent = 0usize;
+    let limit = 256 << 20;
+    while sent < limit {
+        match w.write(line) {
+            Ok(n) if n == line.len() => sent += n,
+            Ok(n) => {
+                sent += n;
+                break; // a partial write: the buffers are full
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let lines = sent / line.len();
+    let reply_bytes = lines * one.len();
+    eprintln!("pushed back after {sent} request bytes ({reply_bytes} reply bytes owed)");
+    assert!(
+        sent < 32 << 20,
+        "the daemon kept reading: {sent} bytes taken"
+    );
+    let grown = rss_kib(d.child.id()).saturating_sub(rss_before);
+    assert!(grown < 64 << 10, "the daemon grew by {grown} KiB");
+    // Reading resumes the flow: every reply arrives, in order, each the same.
+    stream.set_write_timeout(None).unwrap();
+    let rest = line.len() - sent % line.len();
+    let mut w2 = stream.try_clone().unwrap();
+    let tail = line[line.len() - rest..].to_vec();
+    let writer = std::thread::spawn(move || {
+        if rest != line.len() {
+            w2.write_all(&tail).unwrap();
+        }
+    });
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let total = lines + usize::from(rest != line.len());
+    for i in 0..total {
+        let reply = read_reply(&mut r).unwrap();
+        assert_eq!(reply, one, "reply {i}");
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn many_clients_at_once() {
+    let dir = tempdir();
+    let d = Daemon::start(
+        dir.path(),
+        &["--state-dir", dir.path().join("state").to_str().unwrap()],
+    );
+    let clients = 8u32;
+    let socket = &d.socket;
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            s.spawn(move || {
+                let pid = 100 + c;
+                let mut lines = vec![format!("spawn pid={pid} bare")];
+                lines.extend((0..1000u64).map(|i| {
+                    format!(
+                        "mmap pid={pid} addr={:#x} len=4K prot=rw- flags=private,anonymous,fixed,populate",
+                        BASE + i * 0x2000
+                    )
+                }));
+                let stream = UnixStream::connect(socket).unwrap();
+                let got = exchange(stream, lines_of(&lines), lines.len());
+                assert_eq!(got.len(), lines.len());
+                assert_eq!(got[0], format!("ok pid={pid}\n"));
+                for (i, r) in got[1..].iter().enumerate() {
+                    assert_eq!(r, &format!("ok addr={:#x}\n", BASE + i as u64 * 0x2000));
+                }
+            });
+        }
+    });
+    let maps = reads(&d, &["read path=107/maps"]).remove(0);
+    assert_eq!(maps.lines().count(), 1 + 1000);
+}

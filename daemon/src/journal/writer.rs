@@ -292,6 +292,7 @@ impl Thread {
             }
         }
         let next_gen = self.gen + 1;
+        let locked = Instant::now();
         let mut bytes = Vec::new();
         let with_machine = Arc::clone(&self.with_machine);
         with_machine(&mut |machine| {
@@ -306,6 +307,7 @@ impl Thread {
                 machine,
             });
         });
+        let lock_ms = locked.elapsed().as_millis() as u64;
         self.commit()?;
         self.file = open_journal(&self.dir, next_gen, None, self.sizes)?;
         self.gen = next_gen;
@@ -316,7 +318,7 @@ impl Thread {
         self.snapshot_thread = Some(
             std::thread::Builder::new()
                 .name("snapshot".into())
-                .spawn(move || write_snapshot(&dir, &bytes, next_gen, ops))
+                .spawn(move || write_snapshot(&dir, &bytes, next_gen, ops, lock_ms))
                 .map_err(JournalError::io(&self.dir))?,
         );
         Ok(())
@@ -324,7 +326,13 @@ impl Thread {
 }
 
 /// Writes a snapshot, then removes the journals it holds.
-fn write_snapshot(dir: &Path, bytes: &[u8], next_gen: u64, ops: u64) -> Result<(), JournalError> {
+fn write_snapshot(
+    dir: &Path,
+    bytes: &[u8],
+    next_gen: u64,
+    ops: u64,
+    lock_ms: u64,
+) -> Result<(), JournalError> {
     let started = Instant::now();
     snapshot::write(dir, bytes)?;
     for gen in journal_generations(dir)? {
@@ -338,7 +346,8 @@ fn write_snapshot(dir: &Path, bytes: &[u8], next_gen: u64, ops: u64) -> Result<(
         bytes = bytes.len(),
         ops_since_last = ops,
         generation = next_gen,
-        ms = started.elapsed().as_millis() as u64,
+        encode_ms_under_read_lock = lock_ms,
+        write_ms = started.elapsed().as_millis() as u64,
         "snapshot written, journal truncated"
     );
     Ok(())
