@@ -309,7 +309,7 @@ fn kill_9_mid_load_keeps_every_acknowledged_op() {
         "1000",
     ];
     let d = Daemon::start(dir.path(), &args);
-    let total = 20_000u64;
+    let total = 100_000u64;
     let mut lines = vec!["spawn pid=1 comm=load bare".to_string()];
     lines.extend((0..total).map(load_op));
     let stream = d.connect();
@@ -442,8 +442,13 @@ fn another_uid_gets_eacces() {
         2,
     );
     assert_eq!(root, ["ok pid=1\n", "ok addr=0x100000\n"]);
+    // The client is this test binary, copied where uid 65534 may run it (the build directory
+    // may not be reachable for it).
+    let helper = dir.path().join("client-helper");
+    std::fs::copy(std::env::current_exe().unwrap(), &helper).unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = |lines: &str| -> Vec<String> {
-        let out = Command::new(std::env::current_exe().unwrap())
+        let out = Command::new(&helper)
             .args([
                 "--exact",
                 "client_helper",
