@@ -34,6 +34,11 @@ struct Daemon {
 impl Daemon {
     /// Starts `anonmapd --no-mount --socket DIR/ctl ARGS` and waits for its `listening` line.
     fn start(dir: &Path, args: &[&str]) -> Daemon {
+        Daemon::start_logging(dir, args, &mut Vec::new())
+    }
+
+    /// [`Daemon::start`], keeping the log lines up to the readiness line in `log`.
+    fn start_logging(dir: &Path, args: &[&str], early: &mut Vec<String>) -> Daemon {
         let socket = dir.join("ctl");
         let mut child = Command::new(env!("CARGO_BIN_EXE_anonmapd"))
             .arg("--no-mount")
@@ -61,7 +66,7 @@ impl Daemon {
         loop {
             match d.log.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) if line.contains("listening") => return d,
-                Ok(_) => {}
+                Ok(line) => early.push(line),
                 Err(e) => panic!("anonmapd did not become ready: {e}"),
             }
         }
@@ -325,6 +330,13 @@ fn kill_9_mid_load_keeps_every_acknowledged_op() {
         assert!(reply.starts_with("ok"), "{reply}");
         acked += 1;
         if acked == 3000 {
+            // Past a snapshot, so that recovery loads it and replays the journals after it.
+            while !d
+                .log
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a snapshot is written")
+                .contains("snapshot written")
+            {}
             d.signal(libc::SIGKILL);
             killed = true;
         }
@@ -337,7 +349,12 @@ fn kill_9_mid_load_keeps_every_acknowledged_op() {
     drop(d);
     assert!(acked < lines.len(), "some ops were cut off ({acked})");
 
-    let d = Daemon::start(dir.path(), &args);
+    let mut log = Vec::new();
+    let d = Daemon::start_logging(dir.path(), &args, &mut log);
+    assert!(
+        log.iter().any(|l| l.contains("from_snapshot=true")),
+        "recovery starts from the snapshot: {log:?}"
+    );
     // How many ops the daemon made durable: the mappings in 1/maps (bare: nothing else).
     let maps = reads(&d, &["read path=1/maps"]).remove(0);
     let durable = maps.lines().count() - 1; // the status line "ok bytes=N"
