@@ -345,3 +345,91 @@ impl SharedMachine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::recover::new_machine;
+    use crate::journal::Sizes;
+    use anonmap_fusefs::source::Source;
+
+    fn machine() -> SharedMachine {
+        SharedMachine::new(
+            new_machine(Sizes {
+                ram_bytes: 64 << 20,
+                swap_bytes: 0,
+            }),
+            None,
+        )
+    }
+
+    fn run(m: &SharedMachine, s: &mut Session, line: &str) -> String {
+        let r = m.execute(s, line.as_bytes()).expect("a reply");
+        assert_eq!(r.seq, None, "no journal here");
+        String::from_utf8(r.bytes).unwrap()
+    }
+
+    #[test]
+    fn owners_come_from_the_peer() {
+        let m = machine();
+        let mut user = Session::new(1000);
+        let mut root = Session::new(0);
+        assert_eq!(run(&m, &mut user, "spawn pid=5 bare"), "ok pid=5\n");
+        assert_eq!(m.status(5).unwrap().uid, 1000);
+        assert_eq!(run(&m, &mut user, "spawn pid=6 uid=1000"), "ok pid=6\n");
+        assert!(run(&m, &mut user, "spawn pid=7 uid=0").starts_with("err EACCES spawn uid=0"));
+        assert_eq!(run(&m, &mut root, "spawn pid=7 uid=42"), "ok pid=7\n");
+        assert_eq!(m.status(7).unwrap().uid, 42);
+        assert!(run(&m, &mut user, "exit pid=7").starts_with("err EACCES exit: process 7"));
+        assert_eq!(run(&m, &mut user, "fork pid=5 child=8"), "ok pid=8\n");
+        assert_eq!(
+            m.status(8).unwrap().uid,
+            1000,
+            "a fork child keeps its owner"
+        );
+        assert_eq!(run(&m, &mut root, "exit pid=8"), "ok\n");
+        // An unknown pid is the machine's ESRCH, not EACCES.
+        assert!(run(&m, &mut user, "exit pid=99").starts_with("err ESRCH"));
+    }
+
+    #[test]
+    fn lines_without_a_request_and_bad_bytes() {
+        let m = machine();
+        let mut s = Session::new(0);
+        assert_eq!(m.execute(&mut s, b""), None);
+        assert_eq!(m.execute(&mut s, b"   # note"), None);
+        let r = String::from_utf8(m.execute(&mut s, b"spawn comm=\xc3").unwrap().bytes).unwrap();
+        assert_eq!(
+            r,
+            "err EINVAL line is not valid UTF-8 (invalid byte at offset 11)\n"
+        );
+    }
+
+    #[test]
+    fn reads_by_range_and_directories() {
+        let m = machine();
+        let mut s = Session::new(0);
+        run(&m, &mut s, "spawn pid=3 comm=abcdef");
+        assert_eq!(run(&m, &mut s, "read path=3/comm"), "ok bytes=7\nabcdef\n");
+        assert_eq!(
+            run(&m, &mut s, "read path=3/comm offset=2 len=3"),
+            "ok bytes=3\ncde"
+        );
+        assert_eq!(
+            run(&m, &mut s, "read path=3/comm offset=100"),
+            "ok bytes=0\n"
+        );
+        assert_eq!(
+            run(&m, &mut s, "read path=/"),
+            "ok bytes=21\n3\nrmap\nnames\nmeminfo\n"
+        );
+        assert!(run(&m, &mut s, "read path=3/pagemap").starts_with("err EINVAL pagemap is binary"));
+        assert!(run(&m, &mut s, "read path=3/pagemap offset=0 len=1G").starts_with("err EINVAL"));
+        assert_eq!(
+            run(&m, &mut s, "read path=3/pagemap offset=0 len=16"),
+            format!("ok bytes=16\n{}", "\0".repeat(16))
+        );
+        assert!(run(&m, &mut s, "read path=4/maps").starts_with("err ENOENT"));
+        assert!(run(&m, &mut s, "read path=3/comm/x").starts_with("err ENOTDIR"));
+    }
+}
