@@ -133,6 +133,8 @@ async fn read_requests(
     let budget = Arc::new(Semaphore::new(REPLY_BUDGET));
     let mut reader = LineReader::new(rd);
     let mut line = Vec::with_capacity(256);
+    let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread;
     loop {
         let next = tokio::select! {
             biased;
@@ -145,6 +147,13 @@ async fn read_requests(
                 "EINVAL",
                 &format!("line longer than {MAX_LINE} bytes"),
             )),
+            Some(Line::Complete)
+                if multi_thread && line.trim_ascii_start().starts_with(b"read") =>
+            {
+                // Rendering a large file takes a while: let the runtime move this worker's
+                // other tasks elsewhere meanwhile.
+                tokio::task::block_in_place(|| ctx.machine.execute(&mut session, &line))
+            }
             Some(Line::Complete) => ctx.machine.execute(&mut session, &line),
         };
         let Some(response) = response else {
