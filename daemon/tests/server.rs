@@ -39,8 +39,20 @@ impl Daemon {
 
     /// [`Daemon::start`], keeping the log lines up to the readiness line in `log`.
     fn start_logging(dir: &Path, args: &[&str], early: &mut Vec<String>) -> Daemon {
+        Daemon::start_with(dir, args, early, |_| {})
+    }
+
+    /// [`Daemon::start_logging`], with `setup` adjusting the command first.
+    fn start_with(
+        dir: &Path,
+        args: &[&str],
+        early: &mut Vec<String>,
+        setup: impl FnOnce(&mut Command),
+    ) -> Daemon {
         let socket = dir.join("ctl");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_anonmapd"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anonmapd"));
+        setup(&mut cmd);
+        let mut child = cmd
             .arg("--no-mount")
             .arg("--socket")
             .arg(&socket)
@@ -628,4 +640,24 @@ fn many_clients_at_once() {
     });
     let maps = reads(&d, &["read path=107/maps"]).remove(0);
     assert_eq!(maps.lines().count(), 1 + 1000);
+}
+
+#[test]
+fn systemd_is_told_ready_and_stopping() {
+    let dir = tempdir();
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let d = Daemon::start_with(dir.path(), &["--ephemeral"], &mut Vec::new(), |c| {
+        c.env("NOTIFY_SOCKET", &notify_path);
+    });
+    let mut buf = [0u8; 256];
+    let n = notify.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    d.signal(libc::SIGTERM);
+    let n = notify.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert!(d.wait().success());
 }
