@@ -20,7 +20,7 @@
 //! replies waiting for durability are never sent, and the connections close.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -164,7 +164,8 @@ impl Journal {
     }
 }
 
-/// Opens (or creates, with its header) journal `gen` for appending.
+/// Opens journal `gen` for appending: an existing one cut to `valid_len` (what recovery
+/// replayed), or, with `None`, a new one, created with its header.
 fn open_journal(
     dir: &Path,
     gen: u64,
@@ -179,20 +180,29 @@ fn open_journal(
         .truncate(false)
         .open(&path)
         .map_err(JournalError::io(&path))?;
-    let io = JournalError::io(&path);
     let len = file.metadata().map_err(JournalError::io(&path))?.len();
-    let keep = valid_len.unwrap_or(0).min(len);
+    let keep = match valid_len {
+        Some(valid) => valid.min(len),
+        None if len == 0 => 0,
+        None => {
+            return Err(JournalError::BadFile {
+                path,
+                message: "a journal that should be new already has records; refusing to \
+                          overwrite it"
+                    .into(),
+            })
+        }
+    };
     if keep < len {
         file.set_len(keep).map_err(JournalError::io(&path))?;
     }
-    use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(keep))
         .map_err(JournalError::io(&path))?;
     if keep == 0 {
         file.write_all(header_line(gen, sizes).as_bytes())
             .map_err(JournalError::io(&path))?;
     }
-    file.sync_all().map_err(io)?;
+    file.sync_all().map_err(JournalError::io(&path))?;
     sync_dir(dir)?;
     Ok(file)
 }
