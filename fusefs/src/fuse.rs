@@ -227,6 +227,19 @@ impl Filesystem for TreeFs {
         reply.ok();
     }
 
+    /// close(2) of a read-only file: nothing to write back (without this, fuser answers ENOSYS
+    /// and logs a warning on every close).
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        reply.ok();
+    }
+
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         let Some(node) = node_of(ino.0) else {
             return reply.error(Errno::ENOENT);

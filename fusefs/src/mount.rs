@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use fuser::{Config, MountOption, Session, SessionACL, SessionUnmounter};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::fuse::TreeFs;
 use crate::source::Source;
@@ -175,7 +175,7 @@ pub fn mount(source: Arc<dyn Source>, dir: &Path, threads: usize) -> io::Result<
     };
     // The session serves requests now, so stat of the root is answered.
     handle.dev = std::fs::metadata(&handle.dir)?.dev();
-    info!(dir = %handle.dir.display(), threads = threads.max(1), "mounted the tree");
+    debug!(dir = %handle.dir.display(), threads = threads.max(1), "mounted the tree");
     Ok(handle)
 }
 
@@ -194,7 +194,7 @@ impl MountHandle {
     fn unmount_and_join(&mut self) -> io::Result<()> {
         if let Some(mut unmounter) = self.unmounter.take() {
             match unmounter.unmount() {
-                Ok(()) => info!(dir = %self.dir.display(), "unmounted the tree"),
+                Ok(()) => debug!(dir = %self.dir.display(), "unmounted the tree"),
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                     warn!(dir = %self.dir.display(), "tree busy: detaching it");
                     if let Err(e) = umount2(&self.dir, libc::MNT_DETACH) {

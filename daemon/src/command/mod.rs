@@ -21,7 +21,7 @@ mod proptests;
 mod tests;
 
 pub use op::{Access, Addr, Advice, MmapFlags, MremapFlags, Op, Prot};
-pub use parse::{parse_line, parse_script};
+pub use parse::{parse_line, parse_request, parse_script, Request};
 pub use print::FmtAddr;
 pub use resolve::Labels;
 pub use value::{is_label, parse_addr, parse_number};

@@ -18,6 +18,51 @@ pub fn parse_line(line: &str) -> Result<Option<Op<Addr>>, Error> {
     let Some(line) = lex(line)? else {
         return Ok(None);
     };
+    parse_lexed(line).map(Some)
+}
+
+/// One request line of the control socket: an op, or a `read` with an optional byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Any command but `read`, as [`parse_line`] reads it.
+    Op(Op<Addr>),
+    /// `read path=TREEPATH [offset=O] [len=L]`: the body of a tree file, or `len` bytes of it
+    /// from `offset` (pagemap is binary and is only read by range). The range keys are an
+    /// addition of the control socket; scripts use `read path=` alone.
+    Read {
+        path: String,
+        offset: Option<u64>,
+        len: Option<u64>,
+    },
+}
+
+/// `read` as the control socket accepts it: with the range keys.
+const READ_RANGE: Command = Command {
+    verb: "read",
+    keys: &["path", "offset", "len"],
+    flags: &[],
+    build: read,
+};
+
+/// Parses one request line of the control socket. The same as [`parse_line`], except that
+/// `read` also takes `offset=` and `len=`. `Ok(None)` for a blank line or a comment.
+pub fn parse_request(line: &str) -> Result<Option<Request>, Error> {
+    let Some(line) = lex(line)? else {
+        return Ok(None);
+    };
+    if line.verb != READ_RANGE.verb {
+        return parse_lexed(line).map(|op| Some(Request::Op(op)));
+    }
+    let args = Args::new(&READ_RANGE, line.args)?;
+    Ok(Some(Request::Read {
+        path: args.req("path", |s| Ok(s.to_owned()))?,
+        offset: args.opt("offset", parse_number)?,
+        len: args.opt("len", parse_number)?,
+    }))
+}
+
+/// The op of a lexed command line.
+fn parse_lexed(line: super::lex::Line<'_>) -> Result<Op<Addr>, Error> {
     let Some(command) = COMMANDS.iter().find(|c| c.verb == line.verb) else {
         let verbs: Vec<&str> = COMMANDS.iter().map(|c| c.verb).collect();
         return Err(err!(
@@ -28,7 +73,7 @@ pub fn parse_line(line: &str) -> Result<Option<Op<Addr>>, Error> {
         ));
     };
     let args = Args::new(command, line.args)?;
-    (command.build)(&args).map(Some)
+    (command.build)(&args)
 }
 
 /// Parses a whole script, one op per command line; an error names its 1-based line number

@@ -626,3 +626,36 @@ fn fidelity_scripts_parse_and_round_trip() {
     assert!(scripts > 0, "no script.anonmap under {}", dir.display());
     println!("{scripts} fidelity scripts, {ops} ops parsed");
 }
+
+#[test]
+fn socket_read_takes_a_byte_range() {
+    assert_eq!(
+        parse_request("read path=12/pagemap offset=0x8000 len=4K"),
+        Ok(Some(Request::Read {
+            path: "12/pagemap".into(),
+            offset: Some(0x8000),
+            len: Some(4096),
+        }))
+    );
+    assert_eq!(
+        parse_request("read path=names"),
+        Ok(Some(Request::Read {
+            path: "names".into(),
+            offset: None,
+            len: None,
+        }))
+    );
+    assert_eq!(
+        parse_request("exit pid=3"),
+        Ok(Some(Request::Op(Op::Exit { pid: 3 })))
+    );
+    assert_eq!(parse_request("  # comment"), Ok(None));
+    let e = parse_request("read path=x offset=1 offset=2").unwrap_err();
+    assert_eq!(e.errno, Errno::EINVAL);
+    assert!(e.message.contains("offset= given twice"), "{e}");
+    // Scripts keep the plain form: the range keys belong to the socket.
+    assert_eq!(
+        parse_line("read path=x len=8").unwrap_err().errno,
+        Errno::EINVAL
+    );
+}

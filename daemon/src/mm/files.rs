@@ -13,7 +13,7 @@ pub const REGULAR_DEV: (u32, u32) = (0xfe, 0x00);
 /// Device numbers of the internal shm mount (`00:01`).
 pub const SHMEM_DEV: (u32, u32) = (0x00, 0x01);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     /// A regular file on a disk-backed filesystem: pages come from "disk" clean.
     Regular,
@@ -23,7 +23,7 @@ pub enum FileKind {
 }
 
 /// One file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct File {
     pub kind: FileKind,
     /// The path maps prints (`/dev/zero` for shmem objects, shown with ` (deleted)`).

@@ -44,7 +44,7 @@ pub mod page_flags {
 }
 
 /// What a page belongs to: `page->mapping`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mapping {
     None,
     /// An anonymous page: the anon_vma its rmap walk starts from.
@@ -54,7 +54,7 @@ pub enum Mapping {
 }
 
 /// One page frame.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Frame {
     /// Invariant: equals the number of present PTEs, over all page tables, that map this pfn
     /// (0 for free frames and for the zero page).
@@ -89,7 +89,7 @@ impl Frame {
 }
 
 /// The frame table and allocator over a fixed RAM size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Frames {
     frames: Vec<Frame>,
     /// Free pfns; the last element is handed out next. Invariant: exactly the frames with the

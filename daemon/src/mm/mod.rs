@@ -55,7 +55,7 @@ use types::{FileId, Pid};
 use vma::Vma;
 
 /// Sizes of the simulated machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MachineConfig {
     /// RAM in bytes: the number of page frames is `ram_bytes / 4096`.
     pub ram_bytes: u64,
@@ -97,7 +97,7 @@ pub enum Outcome {
 }
 
 /// The whole simulated machine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Machine {
     config: MachineConfig,
     /// Every page frame of RAM.

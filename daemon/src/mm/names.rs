@@ -16,7 +16,7 @@ pub const REFCOUNT_MAX: u32 = i32::MAX as u32;
 pub const ANON_VMA_NAME_MAX_LEN: usize = 80;
 
 /// One name object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NameObject {
     /// The text, validated by the prctl rules; never changes.
     pub text: Box<str>,
@@ -26,7 +26,7 @@ pub struct NameObject {
 }
 
 /// All live name objects.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Names {
     objects: Slab<NameObject>,
 }

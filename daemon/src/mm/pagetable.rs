@@ -15,7 +15,7 @@ const ENTRIES: usize = 512;
 /// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set, bit 10
 /// the swap PTE's exclusive marker (`pte_swp_exclusive`: the page was PageAnonExclusive when it
 /// was unmapped) and the swap slot in bits 12... Zero is `pte_none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pte(pub u64);
 
 impl Pte {
@@ -105,16 +105,22 @@ impl Pte {
 }
 
 /// A table of 512 PTEs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PteTable {
+    #[serde(with = "crate::journal::boxed_array")]
     entries: Box<[Pte; ENTRIES]>,
     /// Invariant: the number of entries that are not `pte_none`.
     used: u16,
 }
 
 /// A directory level (PGD, PUD or PMD) of 512 optional children.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "T: serde::Serialize",
+    deserialize = "T: serde::Deserialize<'de>"
+))]
 struct Dir<T> {
+    #[serde(with = "crate::journal::boxed_array")]
     slots: Box<[Option<Box<T>>; ENTRIES]>,
 }
 
@@ -150,7 +156,7 @@ const PUD_SPAN: u64 = 512 * 512;
 const PGD_SPAN: u64 = 512 * 512 * 512;
 
 /// A process's page tables.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageTable {
     pgd: Dir<Pud>,
     /// Invariant: the number of PUD, PMD and PTE table pages allocated (the PGD is part of the

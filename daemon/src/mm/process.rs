@@ -26,7 +26,7 @@ pub const MMAP_BASE: u64 = TASK_SIZE - (128 << 20);
 
 /// The counters of an mm, in pages unless noted. Each is maintained incrementally and
 /// recomputed from primary data by `check_invariants`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct MmCounters {
     /// MM_ANONPAGES: present PTEs mapping anonymous pages. Invariant: recount of PTEs.
     pub rss_anon: u64,
@@ -89,7 +89,7 @@ impl MmCounters {
 }
 
 /// An address space.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mm {
     /// The VMA tree: vm_start -> VMA. Invariant: the VMAs do not overlap.
     pub vmas: BTreeMap<u64, VmaId>,
@@ -107,7 +107,7 @@ pub struct Mm {
 }
 
 /// One simulated process.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     pub pid: Pid,
     /// The parent's pid, 0 when it has none in the simulation.

@@ -15,7 +15,7 @@ use super::vma::{Vma, VM_ACCESS_FLAGS};
 use super::Machine;
 
 /// One anon_vma.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AnonVma {
     /// The oldest ancestor; itself for a root.
     pub root: AnonVmaId,

@@ -5,7 +5,7 @@
 //! this).
 
 /// Slots holding `T`, addressed by `u32` index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Slab<T> {
     /// Invariant: `slots[i]` is `None` exactly when `i` is in `free`.
     slots: Vec<Option<T>>,

@@ -35,7 +35,7 @@ use super::Machine;
 use crate::errno::Error;
 
 /// The swap device and the swap cache.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Swap {
     /// `swap_map`: per slot, how many swap PTEs refer to it. Slot 0 is the header page and is
     /// never used. Invariant: equals the number of swap PTEs for the slot over all page tables;

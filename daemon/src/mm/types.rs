@@ -44,7 +44,9 @@ pub fn pages(start: u64, end: u64) -> u64 {
 }
 
 /// A page frame number: an index into the frame table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Pfn(pub u32);
 
 impl Pfn {
@@ -57,6 +59,7 @@ macro_rules! arena_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(serde::Serialize, serde::Deserialize)]
         pub struct $name(pub u32);
 
         impl $name {

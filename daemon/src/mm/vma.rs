@@ -16,7 +16,7 @@ pub const VM_STACK: u64 = VM_GROWSDOWN;
 /// Every change to `start`, `end` or `pgoff` of a VMA that has chains or a file goes through
 /// `Machine::vma_set_range`, which keeps the anon_vma interval indexes and the file's i_mmap in
 /// step.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Vma {
     /// The process whose address space holds this VMA.
     pub pid: Pid,
