@@ -143,7 +143,15 @@ impl Run {
         {
             run.step(line.to_string())?;
         }
-        Ok(run.outcomes)
+        Ok(run.finish())
+    }
+
+    /// The outcomes, with the model's events (`event: ...`) added.
+    fn finish(mut self) -> BTreeMap<String, u64> {
+        for (what, n) in &self.model.events {
+            *self.outcomes.entry(format!("event: {what}")).or_default() += n;
+        }
+        self.outcomes
     }
 }
 
@@ -166,10 +174,7 @@ fn run_case(case: &gen::Case) -> Result<BTreeMap<String, u64>, String> {
     for pid in pids {
         run.step(format!("exit pid={pid}"))?;
     }
-    for (what, n) in &run.model.events {
-        *run.outcomes.entry(format!("event: {what}")).or_default() += n;
-    }
-    Ok(run.outcomes)
+    Ok(run.finish())
 }
 
 fn cases() -> u32 {
@@ -246,6 +251,11 @@ fn a_default_run_covers_ten_thousand_ops_and_enomem() {
         "event: swap-out of a page mapped more than once",
         "event: file page dropped",
         "event: an unmapped frame in the swap cache",
+        "event: fork of swap entries",
+        "event: swap entries zapped",
+        "event: mremap of swap entries",
+        "event: swap-in for a write in place",
+        "event: swap-out of a swap-cache page (its own slot)",
     ] {
         assert!(outcomes.contains_key(needed), "the run never had {needed}");
     }
@@ -285,4 +295,52 @@ fn scripted_fork_chain_move_and_exit() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outcomes.get("touch ENOMEM"), Some(&1), "{outcomes:?}");
     assert_eq!(outcomes.len(), 10, "everything else succeeds: {outcomes:?}");
+}
+
+/// A fixed swap scenario through the same checks: a fork chain whose shared pages are reclaimed
+/// into a 4-slot device (the first four get slots in address order, the rest stay resident),
+/// file pages dropped from the page cache, swap-in through the swap cache (the second process
+/// maps the first one's frame), a write that copies a swapped-in page, a swap-cache frame left
+/// unmapped, a second reclaim reusing a swap-cache page's slot, and the exits freeing it all.
+#[test]
+fn scripted_reclaim_swap_full_and_swap_in() {
+    let outcomes = Run::script(
+        "
+        file path=/data/app.odex size=81920
+        spawn pid=1 bare
+        mmap pid=1 addr=0x40000000 len=0x8000 prot=rw- flags=private,anonymous,fixed
+        touch pid=1 addr=0x40000000 len=0x8000 access=write
+        mmap pid=1 addr=0x40010000 len=0x4000 prot=r-- flags=private,fixed file=/data/app.odex
+        touch pid=1 addr=0x40010000 len=0x4000 access=read
+        fork pid=1 child=2
+        fork pid=2 child=3
+        reclaim pid=2 addr=0x40000000 len=0x8000
+        reclaim pid=1 addr=0x40010000 len=0x4000
+        touch pid=3 addr=0x40000000 len=0x2000 access=read
+        touch pid=1 addr=0x40000000 len=0x1000 access=read
+        touch pid=2 addr=0x40001000 len=0x1000 access=write
+        madvise pid=3 addr=0x40001000 len=0x1000 advice=dontneed
+        reclaim pid=1 addr=0x40000000 len=0x8000
+        reclaim pid=1 addr=0x3fff0000 len=0x20000
+        exit pid=1
+        touch pid=3 addr=0x40000000 len=0x8000 access=write
+        touch pid=2 addr=0x40010000 len=0x4000 access=read
+        exit pid=2
+        exit pid=3
+        ",
+        5 * PAGE,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for needed in [
+        "reclaim ok",
+        "reclaim ENOMEM",
+        "event: swap full: a page stays resident",
+        "event: file page dropped",
+        "event: swap-in from the swap cache",
+        "event: swap-in for a write that copies",
+        "event: an unmapped frame in the swap cache",
+        "event: swap-out of a swap-cache page (its own slot)",
+    ] {
+        assert!(outcomes.contains_key(needed), "no {needed}: {outcomes:?}");
+    }
 }

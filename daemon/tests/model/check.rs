@@ -151,6 +151,16 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
     }
     let holders = model.frames();
     let swap_counts = model.swap_counts();
+    // The model's own rule: a content both mapped and swapped was swapped in through the swap
+    // cache, so it is there.
+    if let Some(id) = swap_counts
+        .keys()
+        .find(|&&id| holders.contains_key(&Content::Anon(id)) && !model.swap_cached.contains(&id))
+    {
+        return Err(format!(
+            "model: Anon({id}) is both mapped and swapped but not in the swap cache"
+        ));
+    }
     let mut pfn_of: BTreeMap<Content, u64> = BTreeMap::new();
     let mut content_of: BTreeMap<u64, Content> = BTreeMap::new();
     let mut slot_of: BTreeMap<u64, u64> = BTreeMap::new();

@@ -157,7 +157,7 @@ pub fn seed() -> impl Strategy<Value = Seed> {
             .prop_map(|(who, page, len, dest)| Seed::Move { who, page, len, dest }),
         1 => (who, page(), 2..=8u64, 1..8u64)
             .prop_map(|(who, page, len, keep)| Seed::Shrink { who, page, len, keep }),
-        4 => (who, page(), prop_oneof![3 => len(), 1 => 1..=ARENA_PAGES], proptest::bool::weighted(0.05))
+        5 => (who, page(), prop_oneof![1 => len(), 1 => 1..=ARENA_PAGES], proptest::bool::weighted(0.05))
             .prop_map(|(who, page, len, unaligned)| Seed::Reclaim { who, page, len, unaligned }),
     ]
 }

@@ -290,7 +290,15 @@ impl Model {
 
     /// Applies `op`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
     pub fn apply(&mut self, op: &Op<u64>, bounds: &VmaBounds) -> Applied {
+        let swapped_before = self.swap_counts().values().sum::<u64>();
         let applied = self.apply_inner(op, bounds);
+        if matches!(
+            op,
+            Op::Exit { .. } | Op::Munmap { .. } | Op::Mmap { .. } | Op::Madvise { .. }
+        ) && self.swap_counts().values().sum::<u64>() < swapped_before
+        {
+            self.event("swap entries zapped");
+        }
         // A shmem object no page maps any more is freed with its pages.
         let mut live = BTreeSet::new();
         for pages in self.procs.values() {
@@ -382,6 +390,9 @@ impl Model {
                         uncertain.push((child, v));
                         p.resident = false;
                     }
+                }
+                if copy.values().any(|p| p.swapped) {
+                    self.event("fork of swap entries");
                 }
                 self.procs.insert(child, copy);
                 Applied {
@@ -609,8 +620,12 @@ impl Model {
         let moved: Vec<(u64, PageModel)> = vpns(addr, old_len)
             .filter_map(|v| pages.remove(&v).map(|p| (v, p)))
             .collect();
+        let swapped = moved.iter().any(|(_, p)| p.swapped);
         for (v, p) in moved {
             pages.insert(v.wrapping_add(shift), p);
+        }
+        if swapped {
+            self.event("mremap of swap entries");
         }
         ok(Outcome::Addr(new_addr))
     }
@@ -690,6 +705,8 @@ impl Model {
                 }
                 if write && self.sharers(Content::Anon(id)) > 1 {
                     self.event("swap-in for a write that copies");
+                } else if write {
+                    self.event("swap-in for a write in place");
                 }
                 if !write {
                     continue;
@@ -762,6 +779,9 @@ impl Model {
                     }
                     if self.holders(key).len() > 1 {
                         self.event("swap-out of a page mapped more than once");
+                    }
+                    if self.swap_cached.contains(&id) {
+                        self.event("swap-out of a swap-cache page (its own slot)");
                     }
                     for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
                         if p.content == key && !p.swapped {
