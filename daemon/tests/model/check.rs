@@ -543,22 +543,41 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
         .keys()
         .filter(|k| matches!(k, Content::Anon(_)))
         .count() as u64;
-    let expect = (
-        model.swap_slots * 4,
-        model.free_slots() * 4,
-        model.swap_cached.len() as u64 * 4,
-        anon_mapped * 4,
-    );
-    let got = (
+    let page_cache = |shmem_only: bool| {
+        model
+            .files
+            .iter()
+            .filter(|f| f.shmem || !shmem_only)
+            .map(|f| f.cached.len() as u64)
+            .sum::<u64>()
+    };
+    let file_mapped = holders
+        .keys()
+        .filter(|k| matches!(k, Content::File { .. }))
+        .count() as u64;
+    let expect = [
+        model.swap_slots,
+        model.free_slots(),
+        model.swap_cached.len() as u64,
+        anon_mapped,
+        page_cache(false),
+        page_cache(true),
+        file_mapped,
+    ]
+    .map(|pages| pages * 4);
+    let got = [
         mi.swap_total_kb,
         mi.swap_free_kb,
         mi.swap_cached_kb,
         mi.anon_pages_kb,
-    );
+        mi.cached_kb,
+        mi.shmem_kb,
+        mi.mapped_kb,
+    ];
     if got != expect {
         return Err(format!(
-            "meminfo (SwapTotal, SwapFree, SwapCached, AnonPages) kB: simulator {got:?}, model \
-             {expect:?}"
+            "meminfo (SwapTotal, SwapFree, SwapCached, AnonPages, Cached, Shmem, Mapped) kB: \
+             simulator {got:?}, model {expect:?}"
         ));
     }
     let expect: u64 = swap_counts.values().map(|&c| c * swap_pss(c)).sum();
