@@ -15,7 +15,9 @@
 //! and frame numbers the simulator picks for consistency: one slot per swapped content, one
 //! frame per resident content, both stable while the content stays swapped or resident.
 //!
-//! On failure the message lists the op sequence as command lines, which replay as a script.
+//! On failure the message lists the op sequence as command lines, which replay as a script
+//! (`Run::script`, whose second argument is the swap size the first line, a `# swap_bytes=`
+//! comment, gives).
 //! `MODEL_CASES` overrides the number of cases (each of 180 to 200 generated ops, plus the
 //! prologue and the final exits).
 
