@@ -7,9 +7,17 @@
 //! holds (`model/reference.rs`, checks in `model/check.rs`, generation in `model/gen.rs`).
 //!
 //! The machine has little RAM, so `touch` sometimes fails with ENOMEM; the model predicts when
-//! and that nothing changed.
+//! and that nothing changed. It has a swap device (none, a few slots, or plenty): `reclaim`
+//! swaps anonymous pages out of every process at once and drops file pages from the page
+//! cache, and later touches swap them back in through the swap cache. The model predicts
+//! exactly which pages get slots (address order in the reclaiming process, a swap-cached page
+//! reusing its slot, the rest staying resident once the device is full) and checks the slot
+//! and frame numbers the simulator picks for consistency: one slot per swapped content, one
+//! frame per resident content, both stable while the content stays swapped or resident.
 //!
-//! On failure the message lists the op sequence as command lines, which replay as a script.
+//! On failure the message lists the op sequence as command lines, which replay as a script
+//! (`Run::script`, whose second argument is the swap size the first line, a `# swap_bytes=`
+//! comment, gives).
 //! `MODEL_CASES` overrides the number of cases (each of 180 to 200 generated ops, plus the
 //! prologue and the final exits).
 
@@ -42,10 +50,13 @@ struct Run {
 }
 
 impl Run {
-    fn new() -> Run {
+    fn new(swap_bytes: u64) -> Run {
         Run {
-            machine: Machine::new(MachineConfig::with_ram(RAM)),
-            model: Model::new(RAM),
+            machine: Machine::new(MachineConfig {
+                ram_bytes: RAM,
+                swap_bytes,
+            }),
+            model: Model::new(RAM, swap_bytes),
             lines: Vec::new(),
             outcomes: BTreeMap::new(),
         }
@@ -120,27 +131,41 @@ impl Run {
             .map_err(|e| format!("{line}: check_invariants: {e}"))?;
         check::resolve_uncertain(&self.machine, &mut self.model, &applied.uncertain)
             .map_err(|e| format!("{line}: {e}"))?;
-        check::check_all(&self.machine, &self.model).map_err(|e| format!("after {line}: {e}"))
+        check::check_all(&self.machine, &mut self.model).map_err(|e| format!("after {line}: {e}"))
     }
 
     /// Runs a script (one command per line) through every check; returns how often each verb
     /// had each result.
-    fn script(script: &str) -> Result<BTreeMap<String, u64>, String> {
-        let mut run = Run::new();
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    fn script(script: &str, swap_bytes: u64) -> Result<BTreeMap<String, u64>, String> {
+        let mut run = Run::new(swap_bytes);
+        for line in script
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             run.step(line.to_string())?;
         }
-        Ok(run.outcomes)
+        Ok(run.finish())
+    }
+
+    /// The outcomes, with the model's events (`event: ...`) added.
+    fn finish(mut self) -> BTreeMap<String, u64> {
+        for (what, n) in &self.model.events {
+            *self.outcomes.entry(format!("event: {what}")).or_default() += n;
+        }
+        self.outcomes
     }
 }
 
-/// Runs a prologue and the seeds; returns how often each verb had each result.
-fn run_seeds(seeds: &[Option<gen::Seed>]) -> Result<BTreeMap<String, u64>, String> {
-    let mut run = Run::new();
+/// Runs a prologue and the case's seeds; returns how often each verb had each result.
+fn run_case(case: &gen::Case) -> Result<BTreeMap<String, u64>, String> {
+    let mut run = Run::new(case.swap_bytes);
+    run.lines
+        .push(format!("# swap_bytes={:#x}", case.swap_bytes));
     for line in gen::prologue() {
         run.step(line)?;
     }
-    for s in seeds.iter().flatten() {
+    for s in case.seeds.iter().flatten() {
         for line in gen::lines(s, &run.model) {
             run.step(line)?;
         }
@@ -151,7 +176,7 @@ fn run_seeds(seeds: &[Option<gen::Seed>]) -> Result<BTreeMap<String, u64>, Strin
     for pid in pids {
         run.step(format!("exit pid={pid}"))?;
     }
-    Ok(run.outcomes)
+    Ok(run.finish())
 }
 
 fn cases() -> u32 {
@@ -173,9 +198,9 @@ proptest! {
 
     #[test]
     fn random_ops_agree_with_the_reference_model(
-        seeds in gen::sequence()
+        case in gen::case()
     ) {
-        if let Err(e) = run_seeds(&seeds) {
+        if let Err(e) = run_case(&case) {
             return Err(TestCaseError::fail(e));
         }
     }
@@ -191,15 +216,19 @@ fn a_default_run_covers_ten_thousand_ops_and_enomem() {
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
-    let strategy = gen::sequence();
+    let strategy = gen::case();
     let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     for _ in 0..cases() {
-        let seeds = strategy.new_tree(&mut runner).expect("tree").current();
-        for (k, n) in run_seeds(&seeds).unwrap_or_else(|e| panic!("{e}")) {
+        let case = strategy.new_tree(&mut runner).expect("tree").current();
+        for (k, n) in run_case(&case).unwrap_or_else(|e| panic!("{e}")) {
             *outcomes.entry(k).or_default() += n;
         }
     }
-    let ops: u64 = outcomes.values().sum();
+    let ops: u64 = outcomes
+        .iter()
+        .filter(|(k, _)| !k.starts_with("event: "))
+        .map(|(_, n)| n)
+        .sum();
     eprintln!("{} cases, {ops} ops: {outcomes:?}", cases());
     assert!(ops >= 10_000 || cases() < DEFAULT_CASES, "only {ops} ops");
     for needed in [
@@ -214,6 +243,21 @@ fn a_default_run_covers_ten_thousand_ops_and_enomem() {
         "name EBADF",
         "name EINVAL",
         "madvise ok",
+        "reclaim ok",
+        "reclaim ENOMEM",
+        "reclaim EINVAL",
+        "event: swap-in",
+        "event: swap-in from the swap cache",
+        "event: swap-in for a write that copies",
+        "event: swap full: a page stays resident",
+        "event: swap-out of a page mapped more than once",
+        "event: file page dropped",
+        "event: an unmapped frame in the swap cache",
+        "event: fork of swap entries",
+        "event: swap entries zapped",
+        "event: mremap of swap entries",
+        "event: swap-in for a write in place",
+        "event: swap-out of a swap-cache page (its own slot)",
     ] {
         assert!(outcomes.contains_key(needed), "the run never had {needed}");
     }
@@ -248,8 +292,57 @@ fn scripted_fork_chain_move_and_exit() {
         exit pid=2
         exit pid=3
         ",
+        0,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outcomes.get("touch ENOMEM"), Some(&1), "{outcomes:?}");
     assert_eq!(outcomes.len(), 10, "everything else succeeds: {outcomes:?}");
+}
+
+/// A fixed swap scenario through the same checks: a fork chain whose shared pages are reclaimed
+/// into a 4-slot device (the first four get slots in address order, the rest stay resident),
+/// file pages dropped from the page cache, swap-in through the swap cache (the second process
+/// maps the first one's frame), a write that copies a swapped-in page, a swap-cache frame left
+/// unmapped, a second reclaim reusing a swap-cache page's slot, and the exits freeing it all.
+#[test]
+fn scripted_reclaim_swap_full_and_swap_in() {
+    let outcomes = Run::script(
+        "
+        file path=/data/app.odex size=81920
+        spawn pid=1 bare
+        mmap pid=1 addr=0x40000000 len=0x8000 prot=rw- flags=private,anonymous,fixed
+        touch pid=1 addr=0x40000000 len=0x8000 access=write
+        mmap pid=1 addr=0x40010000 len=0x4000 prot=r-- flags=private,fixed file=/data/app.odex
+        touch pid=1 addr=0x40010000 len=0x4000 access=read
+        fork pid=1 child=2
+        fork pid=2 child=3
+        reclaim pid=2 addr=0x40000000 len=0x8000
+        reclaim pid=1 addr=0x40010000 len=0x4000
+        touch pid=3 addr=0x40000000 len=0x2000 access=read
+        touch pid=1 addr=0x40000000 len=0x1000 access=read
+        touch pid=2 addr=0x40001000 len=0x1000 access=write
+        madvise pid=3 addr=0x40001000 len=0x1000 advice=dontneed
+        reclaim pid=1 addr=0x40000000 len=0x8000
+        reclaim pid=1 addr=0x3fff0000 len=0x20000
+        exit pid=1
+        touch pid=3 addr=0x40000000 len=0x8000 access=write
+        touch pid=2 addr=0x40010000 len=0x4000 access=read
+        exit pid=2
+        exit pid=3
+        ",
+        5 * PAGE,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for needed in [
+        "reclaim ok",
+        "reclaim ENOMEM",
+        "event: swap full: a page stays resident",
+        "event: file page dropped",
+        "event: swap-in from the swap cache",
+        "event: swap-in for a write that copies",
+        "event: an unmapped frame in the swap cache",
+        "event: swap-out of a swap-cache page (its own slot)",
+    ] {
+        assert!(outcomes.contains_key(needed), "no {needed}: {outcomes:?}");
+    }
 }

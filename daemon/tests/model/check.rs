@@ -2,7 +2,10 @@
 //! by VMA boundaries, which the model does not know): maps coverage, perms and labels; smaps
 //! counters per VMA recomputed from the pages it covers; pagemap pfns against content objects
 //! (same content, same frame; different content, different frames); the rmap of every frame;
-//! the page cache; status counters; PSS conservation; the name table.
+//! the page cache; status counters; PSS conservation; the name table. Swap: smaps Swap and
+//! SwapPss, status VmSwap, meminfo's swap lines, pagemap swap entries (same content, same slot;
+//! different contents, different slots), the swap cache's unmapped frames, and frames and slots
+//! that must stay put while their content stays resident or swapped.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,9 +73,15 @@ fn expected_counters(
     s: u64,
     e: u64,
     holders: &BTreeMap<Content, Vec<(u32, u64)>>,
+    swap_counts: &BTreeMap<u64, u64>,
 ) -> SmapsCounters {
     let mut c = SmapsCounters::default();
     for p in model.procs[&pid].range(s..e).map(|(_, p)| p) {
+        if let Some(id) = p.swap_id() {
+            c.swap += PAGE;
+            c.swap_pss += swap_pss(swap_counts[&id]);
+            continue;
+        }
         let Some(key) = p.frame() else { continue };
         let h = holders[&key].len() as u64;
         let pss = (PAGE << PSS_SHIFT) / h;
@@ -83,15 +92,19 @@ fn expected_counters(
             c.referenced += PAGE;
         }
         if anon {
-            // Anonymous pages are dirty (written); page-cache pages of private file mappings
-            // were only read, so they are clean.
+            // Anonymous pages are dirty when written through their PTE (or forked so), clean
+            // when a read swapped them in; page-cache pages of private file mappings were only
+            // read, so they are clean.
             c.anonymous += PAGE;
             c.pss_anon += pss;
-            c.pss_dirty += pss;
-            if h == 1 {
-                c.private_dirty += PAGE;
-            } else {
-                c.shared_dirty += PAGE;
+            if p.dirty {
+                c.pss_dirty += pss;
+            }
+            match (p.dirty, h == 1) {
+                (true, true) => c.private_dirty += PAGE,
+                (true, false) => c.shared_dirty += PAGE,
+                (false, true) => c.private_clean += PAGE,
+                (false, false) => c.shared_clean += PAGE,
             }
         } else {
             let (f, index) = p.file.expect("a file page");
@@ -119,16 +132,41 @@ fn expected_counters(
     c
 }
 
-/// Compares everything; the first disagreement is the error.
-pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
+/// `smaps_pte_entry`'s SwapPss for one swap PTE of a slot `count` PTEs refer to.
+fn swap_pss(count: u64) -> u64 {
+    let full = PAGE << PSS_SHIFT;
+    if count >= 2 {
+        full / count
+    } else {
+        full
+    }
+}
+
+/// Compares everything; the first disagreement is the error. Learns (into `model.slot_of` and
+/// `model.pfn_of`) the slots and frames the simulator chose, and checks they stay put.
+pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
     let pids: Vec<u32> = model.procs.keys().copied().collect();
     if m.pids() != pids {
         return Err(format!("pids: simulator {:?}, model {pids:?}", m.pids()));
     }
     let holders = model.frames();
+    let swap_counts = model.swap_counts();
+    // The model's own rule: a content both mapped and swapped was swapped in through the swap
+    // cache, so it is there.
+    if let Some(id) = swap_counts
+        .keys()
+        .find(|&&id| holders.contains_key(&Content::Anon(id)) && !model.swap_cached.contains(&id))
+    {
+        return Err(format!(
+            "model: Anon({id}) is both mapped and swapped but not in the swap cache"
+        ));
+    }
     let mut pfn_of: BTreeMap<Content, u64> = BTreeMap::new();
     let mut content_of: BTreeMap<u64, Content> = BTreeMap::new();
+    let mut slot_of: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut id_of_slot: BTreeMap<u64, u64> = BTreeMap::new();
     let mut total_pss = 0u64;
+    let mut total_swap_pss = 0u64;
     for &pid in &pids {
         let pages = &model.procs[&pid];
         let view = m
@@ -138,7 +176,7 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
         let mut sim: BTreeMap<u64, SimPage> = BTreeMap::new();
         for v in &view.vmas {
             let (s, e) = (v.start / PAGE, v.end / PAGE);
-            let mut expect = expected_counters(model, pid, s, e, &holders);
+            let mut expect = expected_counters(model, pid, s, e, &holders, &swap_counts);
             let c = v.counters;
             // Referenced: the PTE young bits the model tracks, exactly for anonymous pages. A
             // page-cache page may also count through its folio's own referenced flag (the
@@ -163,6 +201,7 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
                 ));
             }
             total_pss += c.pss;
+            total_swap_pss += c.swap_pss;
             let is_file = v.inode != 0;
             for vpn in s..e {
                 sim.insert(
@@ -243,6 +282,37 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
                 }
                 continue;
             };
+            if let Some(id) = p.swap_id() {
+                // A swap PTE: PM_SWAP and the slot (type 0) in the pfn field, nothing else.
+                let slot = (e & pm::PFN_MASK) >> 5;
+                if e != pm::SWAP | slot << 5 || slot == 0 || slot > model.swap_slots {
+                    return Err(format!(
+                        "pid {pid} {at:#x}: {:?} is swapped but pagemap entry is {e:#x}",
+                        p.content
+                    ));
+                }
+                if let Some(&other) = slot_of.get(&id).or(model.slot_of.get(&id)) {
+                    if other != slot {
+                        return Err(format!(
+                            "pid {pid} {at:#x}: {:?} is in swap slot {slot} here but slot {other} \
+                             elsewhere or before (one content, one slot while it is swapped)",
+                            p.content
+                        ));
+                    }
+                }
+                if let Some(&other) = id_of_slot.get(&slot) {
+                    if other != id {
+                        return Err(format!(
+                            "pid {pid} {at:#x}: swap slot {slot} holds {:?} here but Anon({other}) \
+                             elsewhere (different contents, different slots)",
+                            p.content
+                        ));
+                    }
+                }
+                slot_of.insert(id, slot);
+                id_of_slot.insert(slot, id);
+                continue;
+            }
             match p.frame() {
                 None if p.content == Content::Zero => {
                     if e != 0 && e != pm::PRESENT | ZERO_PFN {
@@ -275,11 +345,13 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
                              (exclusive {exclusive}, file {file})"
                         ));
                     }
-                    if let Some(&other) = pfn_of.get(&key) {
+                    if let Some(&other) = pfn_of.get(&key).or(model.pfn_of.get(&key)) {
                         if other != pfn {
                             return Err(format!(
                                 "pid {pid} {at:#x}: {key:?} is pfn {pfn} here but pfn {other} \
-                                 elsewhere (the same content must be one frame)"
+                                 elsewhere or before (the same content must be one frame, which \
+                                 stays put while the content is resident: a swap-in finds it in \
+                                 the swap cache)"
                             ));
                         }
                     }
@@ -302,24 +374,32 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             .ok_or_else(|| format!("pid {pid}: no status_view"))?;
         let anon = pages
             .values()
-            .filter(|p| matches!(p.content, Content::Anon(_)))
+            .filter(|p| matches!(p.content, Content::Anon(_)) && !p.swapped)
             .count() as u64;
+        let swapped = pages.values().filter(|p| p.swapped).count() as u64;
         let shmem = pages
             .values()
             .filter(|p| p.shared && p.frame().is_some())
             .count() as u64;
         let file = pages.values().filter(|p| p.frame().is_some()).count() as u64 - anon - shmem;
-        let expect = (anon * 4, file * 4, shmem * 4, pages.len() as u64 * 4);
+        let expect = (
+            anon * 4,
+            file * 4,
+            shmem * 4,
+            pages.len() as u64 * 4,
+            swapped * 4,
+        );
         let got = (
             st.rss_anon_kb,
             st.rss_file_kb,
             st.rss_shmem_kb,
             st.vm_size_kb,
+            st.vm_swap_kb,
         );
         if got != expect {
             return Err(format!(
-                "pid {pid} status (RssAnon, RssFile, RssShmem, VmSize) kB: simulator {got:?}, \
-                 model {expect:?}"
+                "pid {pid} status (RssAnon, RssFile, RssShmem, VmSize, VmSwap) kB: simulator \
+                 {got:?}, model {expect:?}"
             ));
         }
     }
@@ -349,6 +429,21 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             }
         } else if !r.mapping.starts_with("anon_vma:") {
             return Err(format!("{key:?} pfn {pfn}: rmap mapping {}", r.mapping));
+        } else if let Content::Anon(id) = *key {
+            // In the swap cache exactly while other pages hold swap PTEs for it; the cache
+            // holds one reference.
+            let in_cache = model.swap_cached.contains(&id);
+            let refs = hs.len() as u64 + u64::from(in_cache);
+            if r.flags.contains(&"swapcache") != in_cache || r.refcount != refs {
+                return Err(format!(
+                    "{key:?} pfn {pfn}: flags {:?} refcount {}; the model has it {} the swap \
+                     cache, {} mappings",
+                    r.flags,
+                    r.refcount,
+                    if in_cache { "in" } else { "not in" },
+                    hs.len()
+                ));
+            }
         }
     }
     // Resident frames: the held ones plus exactly the page cache.
@@ -373,10 +468,21 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
             cached.insert((model.files[file].rmap_mapping(), index));
         }
     }
+    // Swap-cache frames nothing maps: one per cached content that no page maps.
+    let mut unmapped_swap_cache: BTreeSet<u64> = BTreeSet::new();
     for &pfn in resident.difference(&content_of.keys().copied().collect()) {
         let r = m
             .rmap_view(pfn)
             .ok_or_else(|| format!("resident pfn {pfn} has no rmap view"))?;
+        if r.mapping.starts_with("anon_vma:")
+            && r.flags.contains(&"swapcache")
+            && r.mappers.is_empty()
+            && r.mapcount == 0
+            && r.refcount == 1
+        {
+            unmapped_swap_cache.insert(pfn);
+            continue;
+        }
         if !r.mapping.starts_with("file:") && !r.mapping.starts_with("shmem:") {
             return Err(format!(
                 "resident pfn {pfn} ({}) is held by no page of the model (leaked frame?)",
@@ -404,6 +510,82 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
     if cached != model_cached {
         return Err(format!(
             "page cache: simulator {cached:?}, model {model_cached:?}"
+        ));
+    }
+    let cache_only: Vec<u64> = model
+        .swap_cached
+        .iter()
+        .copied()
+        .filter(|&id| !holders.contains_key(&Content::Anon(id)))
+        .collect();
+    if cache_only.len() != unmapped_swap_cache.len() {
+        return Err(format!(
+            "unmapped swap-cache frames: simulator pfns {unmapped_swap_cache:?}, model contents \
+             {cache_only:?}"
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for &id in &cache_only {
+        if let Some(&pfn) = model.pfn_of.get(&Content::Anon(id)) {
+            if !unmapped_swap_cache.contains(&pfn) || !seen.insert(pfn) {
+                return Err(format!(
+                    "Anon({id}) stays in the swap cache, unmapped, in pfn {pfn}, but that pfn \
+                     is not an unmapped swap-cache frame (or holds another content): \
+                     {unmapped_swap_cache:?}"
+                ));
+            }
+        }
+    }
+    // Swap: meminfo, and SwapPss conservation (as PSS: each slot referred to c times
+    // contributes c * floor((4096 << 12) / c)).
+    let mi = m.meminfo_view();
+    let anon_mapped = holders
+        .keys()
+        .filter(|k| matches!(k, Content::Anon(_)))
+        .count() as u64;
+    let page_cache = |shmem_only: bool| {
+        model
+            .files
+            .iter()
+            .filter(|f| f.shmem || !shmem_only)
+            .map(|f| f.cached.len() as u64)
+            .sum::<u64>()
+    };
+    let file_mapped = holders
+        .keys()
+        .filter(|k| matches!(k, Content::File { .. }))
+        .count() as u64;
+    let expect = [
+        model.swap_slots,
+        model.free_slots(),
+        model.swap_cached.len() as u64,
+        anon_mapped,
+        page_cache(false),
+        page_cache(true),
+        file_mapped,
+    ]
+    .map(|pages| pages * 4);
+    let got = [
+        mi.swap_total_kb,
+        mi.swap_free_kb,
+        mi.swap_cached_kb,
+        mi.anon_pages_kb,
+        mi.cached_kb,
+        mi.shmem_kb,
+        mi.mapped_kb,
+    ];
+    if got != expect {
+        return Err(format!(
+            "meminfo (SwapTotal, SwapFree, SwapCached, AnonPages, Cached, Shmem, Mapped) kB: \
+             simulator {got:?}, model {expect:?}"
+        ));
+    }
+    let expect: u64 = swap_counts.values().map(|&c| c * swap_pss(c)).sum();
+    if total_swap_pss != expect {
+        return Err(format!(
+            "SwapPss conservation: sum of SwapPss {total_swap_pss}, expected {expect} for {} \
+             slots",
+            swap_counts.len()
         ));
     }
     // PSS conservation: each frame mapped h times contributes h * floor((4096 << 12) / h) to
@@ -440,6 +622,10 @@ pub fn check_all(m: &Machine, model: &Model) -> Result<(), String> {
     if let Some(o) = table.iter().find(|o| o.refcount != o.vmas || o.vmas == 0) {
         return Err(format!("name object {o:?}: refcount is not its VMA count"));
     }
+    // Learned: what was seen now stays put (the model forgets a content's slot when it has no
+    // swap PTE left, its frame when it stops being resident).
+    model.slot_of.extend(slot_of);
+    model.pfn_of.extend(pfn_of);
     Ok(())
 }
 

@@ -106,6 +106,20 @@ pub enum Seed {
         len: u64,
         keep: u64,
     },
+    /// `reclaim`; one in twenty at an unaligned address (EINVAL).
+    Reclaim {
+        who: usize,
+        page: u64,
+        len: u64,
+        unaligned: bool,
+    },
+}
+
+/// One case: the machine's swap size and the steps.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub swap_bytes: u64,
+    pub seeds: Vec<Option<Seed>>,
 }
 
 fn page() -> impl Strategy<Value = u64> {
@@ -143,7 +157,19 @@ pub fn seed() -> impl Strategy<Value = Seed> {
             .prop_map(|(who, page, len, dest)| Seed::Move { who, page, len, dest }),
         1 => (who, page(), 2..=8u64, 1..8u64)
             .prop_map(|(who, page, len, keep)| Seed::Shrink { who, page, len, keep }),
+        5 => (who, page(), prop_oneof![1 => len(), 1 => 1..=ARENA_PAGES], proptest::bool::weighted(0.05))
+            .prop_map(|(who, page, len, unaligned)| Seed::Reclaim { who, page, len, unaligned }),
     ]
+}
+
+/// A case: a swap device (none, a few slots so that it fills up, or plenty) and a
+/// [`sequence`].
+pub fn case() -> impl Strategy<Value = Case> {
+    let swap_pages = prop_oneof![1 => Just(0u64), 3 => 2..=9u64, 6 => Just(257u64)];
+    (swap_pages, sequence()).prop_map(|(pages, seeds)| Case {
+        swap_bytes: pages * PAGE,
+        seeds,
+    })
 }
 
 /// A case: 180 to 200 steps. Each step is `Some` but for one in a thousand; a step shrinks
@@ -207,7 +233,8 @@ fn line(seed: &Seed, model: &Model) -> String {
         | Seed::Touch { who, .. }
         | Seed::Name { who, .. }
         | Seed::Move { who, .. }
-        | Seed::Shrink { who, .. } => *who,
+        | Seed::Shrink { who, .. }
+        | Seed::Reclaim { who, .. } => *who,
     };
     let Some(pid) = pick(who) else {
         // Nobody is alive: start someone (pid 1 may have exited; reuse it).
@@ -316,6 +343,16 @@ fn line(seed: &Seed, model: &Model) -> String {
                 return format!("munmap pid={pid} addr={a:#x} len={l:#x}");
             }
             format!("mremap pid={pid} addr={a:#x} old_len={l:#x} new_len={keep:#x}")
+        }
+        Seed::Reclaim {
+            page,
+            len,
+            unaligned,
+            ..
+        } => {
+            let (a, l) = range(page, len);
+            let a = if unaligned { a + 0x800 } else { a };
+            format!("reclaim pid={pid} addr={a:#x} len={l:#x}")
         }
     }
 }

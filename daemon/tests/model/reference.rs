@@ -9,6 +9,13 @@
 //! frame and pages with different ids must not (COW). File pages hold `File` (the page-cache
 //! page of that file index) until a write replaces it with a private `Anon` copy. Shared
 //! anonymous pages hold `File` of their shmem object for good: writes go into that page.
+//!
+//! Reclaim: an `Anon` page whose frame is reclaimed keeps its content but becomes `swapped`
+//! (a swap PTE); every page holding the content is swapped at once (the rmap), and the content
+//! owns one swap slot while any page holding it is swapped. Swapping a page back in puts the
+//! frame in the swap cache while other pages are still swapped (`Model::swap_cached`), so they
+//! map the same frame later; a write copies the page unless no other page holds the content
+//! (swapped or not). A reclaimed regular-file page leaves the page cache and every mapping.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,9 +54,14 @@ pub struct PageModel {
     /// The anon name: `None` unnamed, `Some("")` named with the empty string.
     pub name: Option<String>,
     pub content: Content,
-    /// For `File` content: whether a PTE maps the page-cache page. `Anon` content is always
-    /// resident (nothing is reclaimed); `Zero` content never counts.
+    /// For `File` content: whether a PTE maps the page-cache page. `Anon` content is resident
+    /// unless `swapped`; `Zero` content never counts.
     pub resident: bool,
+    /// For `Anon` content: the page was reclaimed; a swap PTE for the content's slot.
+    pub swapped: bool,
+    /// For `Anon` content: the PTE dirty bit (written through this PTE, or copied so by fork; a
+    /// page swapped in by a read is clean).
+    pub dirty: bool,
     /// Whether the PTE is young (accessed through this mapping since it was mapped or copied
     /// by fork, which copies PTEs old): smaps `Referenced` (kernel-semantics §12).
     pub young: bool,
@@ -64,8 +76,16 @@ impl PageModel {
     pub fn frame(&self) -> Option<Content> {
         match self.content {
             Content::Zero => None,
-            Content::Anon(_) => Some(self.content),
+            Content::Anon(_) => (!self.swapped).then_some(self.content),
             Content::File { .. } => self.resident.then_some(self.content),
+        }
+    }
+
+    /// The anonymous content this page holds as a swap entry, if it is one.
+    pub fn swap_id(&self) -> Option<u64> {
+        match self.content {
+            Content::Anon(id) if self.swapped => Some(id),
+            _ => None,
         }
     }
 }
@@ -74,7 +94,7 @@ impl PageModel {
 pub struct FileModel {
     pub path: String,
     pub pages: u64,
-    /// File page indices in the page cache (they stay there once read: no reclaim).
+    /// File page indices in the page cache (read in by a fault, dropped by reclaim).
     pub cached: BTreeSet<u64>,
     /// A shmem object (one per shared anonymous mmap), which lives while a page maps it.
     pub shmem: bool,
@@ -118,6 +138,19 @@ pub struct Model {
     pub procs: BTreeMap<u32, BTreeMap<u64, PageModel>>,
     pub files: Vec<FileModel>,
     pub total_frames: u64,
+    /// Usable swap slots (the device size in pages, less the header page).
+    pub swap_slots: u64,
+    /// Anonymous contents (ids) that have a frame in the swap cache: swapped in by one page
+    /// while other pages still held swap entries for them. Only contents that still have a
+    /// swapped page (and so a slot) stay here.
+    pub swap_cached: BTreeSet<u64>,
+    /// Learned from the simulator (the numbering is its choice), checked to stay put: the swap
+    /// slot of each content that has one, and the frame of each content while it stays resident
+    /// (mapped, in the swap cache, or in the page cache).
+    pub slot_of: BTreeMap<u64, u64>,
+    pub pfn_of: BTreeMap<Content, u64>,
+    /// What happened that the run must cover (swap-ins, swap full, ...), counted per op.
+    pub events: BTreeMap<&'static str, u64>,
     next_id: u64,
 }
 
@@ -144,11 +177,16 @@ fn vpns(addr: u64, len: u64) -> std::ops::Range<u64> {
 }
 
 impl Model {
-    pub fn new(ram_bytes: u64) -> Model {
+    pub fn new(ram_bytes: u64, swap_bytes: u64) -> Model {
         Model {
             procs: BTreeMap::new(),
             files: Vec::new(),
             total_frames: ram_bytes / PAGE,
+            swap_slots: (swap_bytes / PAGE).saturating_sub(1),
+            swap_cached: BTreeSet::new(),
+            slot_of: BTreeMap::new(),
+            pfn_of: BTreeMap::new(),
+            events: BTreeMap::new(),
             next_id: 1,
         }
     }
@@ -171,6 +209,41 @@ impl Model {
         out
     }
 
+    /// How many pages hold `key`, resident or swapped: more than one means a write must copy.
+    pub fn sharers(&self, key: Content) -> usize {
+        self.procs
+            .values()
+            .flat_map(|p| p.values())
+            .filter(|p| p.content == key)
+            .count()
+    }
+
+    /// Per anonymous content with a swap slot: how many swap PTEs refer to it.
+    pub fn swap_counts(&self) -> BTreeMap<u64, u64> {
+        let mut out: BTreeMap<u64, u64> = BTreeMap::new();
+        for p in self.procs.values().flat_map(|p| p.values()) {
+            if let Some(id) = p.swap_id() {
+                *out.entry(id).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// Free swap slots: one is used per content with a swapped page.
+    pub fn free_slots(&self) -> u64 {
+        self.swap_slots - self.swap_counts().len() as u64
+    }
+
+    /// Whether the frame holding `key` exists: mapped by a page, in the swap cache, or in the
+    /// page cache.
+    pub fn resident(&self, key: Content, frames: &BTreeMap<Content, Vec<(u32, u64)>>) -> bool {
+        match key {
+            Content::Zero => false,
+            Content::Anon(id) => frames.contains_key(&key) || self.swap_cached.contains(&id),
+            Content::File { file, index } => self.files[file].cached.contains(&index),
+        }
+    }
+
     /// Every distinct frame held by some page, with its holders.
     pub fn frames(&self) -> BTreeMap<Content, Vec<(u32, u64)>> {
         let mut out: BTreeMap<Content, Vec<(u32, u64)>> = BTreeMap::new();
@@ -184,18 +257,26 @@ impl Model {
         out
     }
 
-    /// Frames in use: anon frames held by pages, plus every page-cache page.
+    /// Frames in use: anon frames held by pages or in the swap cache, plus every page-cache
+    /// page.
     pub fn used_frames(&self) -> u64 {
-        let anon = self
-            .frames()
+        let frames = self.frames();
+        let mapped = frames
             .keys()
             .filter(|k| matches!(k, Content::Anon(_)))
             .count() as u64;
-        anon + self
-            .files
+        let cache_only = self
+            .swap_cached
             .iter()
-            .map(|f| f.cached.len() as u64)
-            .sum::<u64>()
+            .filter(|&&id| !frames.contains_key(&Content::Anon(id)))
+            .count() as u64;
+        mapped
+            + cache_only
+            + self
+                .files
+                .iter()
+                .map(|f| f.cached.len() as u64)
+                .sum::<u64>()
     }
 
     fn free_frames(&self) -> u64 {
@@ -209,7 +290,15 @@ impl Model {
 
     /// Applies `op`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
     pub fn apply(&mut self, op: &Op<u64>, bounds: &VmaBounds) -> Applied {
+        let swapped_before = self.swap_counts().values().sum::<u64>();
         let applied = self.apply_inner(op, bounds);
+        if matches!(
+            op,
+            Op::Exit { .. } | Op::Munmap { .. } | Op::Mmap { .. } | Op::Madvise { .. }
+        ) && self.swap_counts().values().sum::<u64>() < swapped_before
+        {
+            self.event("swap entries zapped");
+        }
         // A shmem object no page maps any more is freed with its pages.
         let mut live = BTreeSet::new();
         for pages in self.procs.values() {
@@ -220,6 +309,25 @@ impl Model {
                 f.cached.clear();
                 f.dirty.clear();
             }
+        }
+        // A slot lives while a swap PTE refers to it; its swap-cache frame goes with it.
+        let counts = self.swap_counts();
+        self.swap_cached.retain(|id| counts.contains_key(id));
+        self.slot_of.retain(|id, _| counts.contains_key(id));
+        let frames = self.frames();
+        let resident: BTreeSet<Content> = self
+            .pfn_of
+            .keys()
+            .copied()
+            .filter(|&k| self.resident(k, &frames))
+            .collect();
+        self.pfn_of.retain(|k, _| resident.contains(k));
+        if self
+            .swap_cached
+            .iter()
+            .any(|&id| !frames.contains_key(&Content::Anon(id)))
+        {
+            self.event("an unmapped frame in the swap cache");
         }
         applied
     }
@@ -272,6 +380,8 @@ impl Model {
                     p.young = false;
                     if p.wipeonfork {
                         p.content = Content::Zero;
+                        p.swapped = false;
+                        p.dirty = false;
                     }
                     if p.shared {
                         // A shared VMA has no anon_vma: fork copies none of its PTEs.
@@ -280,6 +390,9 @@ impl Model {
                         uncertain.push((child, v));
                         p.resident = false;
                     }
+                }
+                if copy.values().any(|p| p.swapped) {
+                    self.event("fork of swap entries");
                 }
                 self.procs.insert(child, copy);
                 Applied {
@@ -336,6 +449,8 @@ impl Model {
                                 None => Content::Zero,
                             },
                             resident: false,
+                            swapped: false,
+                            dirty: false,
                             young: false,
                             dontfork: false,
                             wipeonfork: false,
@@ -396,6 +511,8 @@ impl Model {
                                 None => Content::Zero,
                             };
                             p.resident = false;
+                            p.swapped = false;
+                            p.dirty = false;
                             p.young = false;
                         }
                         Advice::DontFork => p.dontfork = true,
@@ -461,7 +578,8 @@ impl Model {
                 len,
                 access,
             } => self.touch(*pid, *addr, *len, *access == Access::Write, bounds),
-            Op::Brk { .. } | Op::Read { .. } | Op::Reclaim { .. } => panic!("not generated: {op}"),
+            Op::Reclaim { pid, addr, len } => self.reclaim(*pid, *addr, *len),
+            Op::Brk { .. } | Op::Read { .. } => panic!("not generated: {op}"),
         }
     }
 
@@ -502,8 +620,12 @@ impl Model {
         let moved: Vec<(u64, PageModel)> = vpns(addr, old_len)
             .filter_map(|v| pages.remove(&v).map(|p| (v, p)))
             .collect();
+        let swapped = moved.iter().any(|(_, p)| p.swapped);
         for (v, p) in moved {
             pages.insert(v.wrapping_add(shift), p);
+        }
+        if swapped {
+            self.event("mremap of swap entries");
         }
         ok(Outcome::Addr(new_addr))
     }
@@ -515,6 +637,7 @@ impl Model {
         // Validation: every page mapped and permitted, file pages inside the file; then
         // enough free frames for the simulator's per-page upper bound. A failing touch
         // changes nothing.
+        let swap_counts = self.swap_counts();
         let mut need = 0;
         for v in vpns(addr, len) {
             let Some(p) = pages.get(&v) else {
@@ -535,8 +658,17 @@ impl Model {
             }
             need += match (p.content, write) {
                 (Content::Zero, w) => u64::from(w),
+                // Swap-in: a frame unless the swap cache has one, and a copy for a write unless
+                // the entry is certainly exclusive (the only reference to an uncached slot).
+                (Content::Anon(id), w) if p.swapped => {
+                    let cached = self.swap_cached.contains(&id);
+                    u64::from(!cached) + u64::from(w && (cached || swap_counts[&id] >= 2))
+                }
                 (Content::Anon(_), false) => 0,
-                (c @ Content::Anon(_), true) => u64::from(self.holders(c).len() > 1),
+                // A copy unless the frame's only reference is this mapping.
+                (c @ Content::Anon(id), true) => {
+                    u64::from(self.holders(c).len() > 1 || self.swap_cached.contains(&id))
+                }
                 (Content::File { file, index }, w) => {
                     let uncached = u64::from(!self.files[file].cached.contains(&index));
                     if w {
@@ -554,6 +686,33 @@ impl Model {
         }
         for v in vpns(addr, len) {
             let p = &self.procs[&pid][&v];
+            if let Some(id) = p.swap_id() {
+                // do_swap_page: the frame stays in the swap cache while other swap PTEs refer
+                // to the slot; a read maps it clean.
+                let p = self.page_mut(pid, v);
+                p.swapped = false;
+                p.dirty = false;
+                p.young = true;
+                self.event(if self.swap_cached.contains(&id) {
+                    "swap-in from the swap cache"
+                } else {
+                    "swap-in"
+                });
+                if self.swap_counts().contains_key(&id) {
+                    self.swap_cached.insert(id);
+                } else {
+                    self.swap_cached.remove(&id);
+                }
+                if write && self.sharers(Content::Anon(id)) > 1 {
+                    self.event("swap-in for a write that copies");
+                } else if write {
+                    self.event("swap-in for a write in place");
+                }
+                if !write {
+                    continue;
+                }
+            }
+            let p = &self.procs[&pid][&v];
             match (p.content, write) {
                 (Content::Zero, false) => {}
                 (Content::Anon(_), false) => self.page_mut(pid, v).young = true,
@@ -565,8 +724,10 @@ impl Model {
                     }
                     self.page_mut(pid, v).young = true;
                 }
-                (c @ Content::Anon(_), true) if self.holders(c).len() == 1 => {
-                    self.page_mut(pid, v).young = true;
+                (c @ Content::Anon(_), true) if self.sharers(c) == 1 => {
+                    let p = self.page_mut(pid, v);
+                    p.young = true;
+                    p.dirty = true;
                 }
                 (Content::File { file, index }, true) if p.shared => {
                     self.files[file].cached.insert(index);
@@ -584,10 +745,77 @@ impl Model {
                     p.content = fresh;
                     p.resident = true;
                     p.young = true;
+                    p.dirty = true;
                 }
             }
         }
         ok(Outcome::Done)
+    }
+
+    /// `reclaim`: the frames `pid` maps in the range, in address order. An anonymous page goes
+    /// to swap (its swap-cache slot, else a free one; with none free it stays), and every page
+    /// holding its content becomes a swap PTE; a regular file's page leaves every mapping and
+    /// the page cache; shmem pages and the zero page stay. Holes are reported at the end.
+    fn reclaim(&mut self, pid: u32, addr: u64, len: u64) -> Applied {
+        if !self.procs.contains_key(&pid) {
+            return err(Errno::ESRCH);
+        }
+        if !addr.is_multiple_of(PAGE) {
+            return err(Errno::EINVAL);
+        }
+        let mut hole = false;
+        let mut reclaimed = 0;
+        for v in vpns(addr, len) {
+            let Some(p) = self.procs[&pid].get(&v) else {
+                hole = true;
+                continue;
+            };
+            let Some(key) = p.frame() else { continue };
+            match key {
+                Content::Anon(id) => {
+                    if !self.swap_cached.contains(&id) && self.free_slots() == 0 {
+                        self.event("swap full: a page stays resident");
+                        continue;
+                    }
+                    if self.holders(key).len() > 1 {
+                        self.event("swap-out of a page mapped more than once");
+                    }
+                    if self.swap_cached.contains(&id) {
+                        self.event("swap-out of a swap-cache page (its own slot)");
+                    }
+                    for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
+                        if p.content == key && !p.swapped {
+                            p.swapped = true;
+                            p.dirty = false;
+                            p.young = false;
+                        }
+                    }
+                    self.swap_cached.remove(&id);
+                }
+                Content::File { file, .. } if self.files[file].shmem => continue,
+                Content::File { file, index } => {
+                    for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
+                        if p.content == key {
+                            p.resident = false;
+                            p.young = false;
+                        }
+                    }
+                    self.files[file].cached.remove(&index);
+                    self.event("file page dropped");
+                }
+                Content::Zero => unreachable!("the zero page is no frame"),
+            }
+            reclaimed += 1;
+        }
+        if hole {
+            err(Errno::ENOMEM)
+        } else {
+            ok(Outcome::Pages(reclaimed))
+        }
+    }
+
+    fn event(&mut self, what: &'static str) {
+        *self.events.entry(what).or_default() += 1;
     }
 
     fn page_mut(&mut self, pid: u32, v: u64) -> &mut PageModel {
