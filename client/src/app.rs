@@ -35,7 +35,10 @@ pub enum AppError {
     #[error(transparent)]
     Snapshot(#[from] report::snapshot::SnapshotError),
     #[error("{path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
     /// A run or replay with failed lines (already printed).
@@ -142,8 +145,14 @@ fn show(
         out.write_all(t.render(format_of(r.json, r.csv), r.bytes).as_bytes())?;
         out.flush()?;
         match r.watch {
-            Some(secs) if secs > 0.0 => std::thread::sleep(std::time::Duration::from_secs_f64(secs)),
-            Some(_) => return Err(AppError::Usage("--watch needs a positive number of seconds".into())),
+            Some(secs) if secs > 0.0 => {
+                std::thread::sleep(std::time::Duration::from_secs_f64(secs))
+            }
+            Some(_) => {
+                return Err(AppError::Usage(
+                    "--watch needs a positive number of seconds".into(),
+                ))
+            }
             None => return Ok(()),
         }
     }
@@ -151,7 +160,11 @@ fn show(
 
 pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
     match &cli.command {
-        Command::Run { file, keep_going, window } => {
+        Command::Run {
+            file,
+            keep_going,
+            window,
+        } => {
             let text = read_file(file)?;
             let name = if file == "-" { "<stdin>" } else { file };
             let mut c = Conn::connect(&socket_path(cli))?;
@@ -177,14 +190,29 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
                 return Err(AppError::LinesFailed(s.errors.len()));
             }
         }
-        Command::Replay { strace: path, base_pid, print, keep_going } => {
+        Command::Replay {
+            strace: path,
+            base_pid,
+            print,
+            keep_going,
+        } => {
             let text = read_file(&path.to_string_lossy())?;
-            let mut conn = if *print { None } else { Some(Conn::connect(&socket_path(cli))?) };
+            let mut conn = if *print {
+                None
+            } else {
+                Some(Conn::connect(&socket_path(cli))?)
+            };
             let sim_start_brk = match conn.as_mut() {
                 Some(c) => probe_start_brk(c)?,
                 None => 0x5555_5555_9000,
             };
-            let t = strace::translate(&text, strace::Options { base_pid: *base_pid, sim_start_brk });
+            let t = strace::translate(
+                &text,
+                strace::Options {
+                    base_pid: *base_pid,
+                    sim_start_brk,
+                },
+            );
             let origin = path.display().to_string();
             let lines: Vec<(String, String)> = t
                 .commands
@@ -237,7 +265,12 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
             };
             show(cli, r, out, |m| Ok(report::map::report(m, &o)?))?;
         }
-        Command::Categories { r, verbose, rules, no_builtin } => {
+        Command::Categories {
+            r,
+            verbose,
+            rules,
+            no_builtin,
+        } => {
             let mut rs = Vec::new();
             if let Some(p) = rules {
                 let p = p.to_string_lossy().into_owned();
@@ -255,17 +288,28 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
             };
             show(cli, r, out, |m| Ok(report::categories::report(m, &o)))?;
         }
-        Command::Rmap { pfn, pid, addr, json, csv } => {
+        Command::Rmap {
+            pfn,
+            pid,
+            addr,
+            json,
+            csv,
+        } => {
             let mut src = open_source(cli)?;
             let pfn = match (pfn, pid, addr) {
                 (Some(p), None, None) => crate::run::parse_u64(p)
                     .ok_or_else(|| AppError::Usage(format!("bad pfn {p:?} (decimal or 0x-hex)")))?,
                 (None, Some(pid), Some(a)) => {
-                    let a = crate::run::parse_u64(a)
-                        .ok_or_else(|| AppError::Usage(format!("bad address {a:?} (0x-hex or decimal)")))?;
+                    let a = crate::run::parse_u64(a).ok_or_else(|| {
+                        AppError::Usage(format!("bad address {a:?} (0x-hex or decimal)"))
+                    })?;
                     report::rmap::pfn_of(&mut src, *pid, a)?
                 }
-                _ => return Err(AppError::Usage("give either PFN, or --pid P --addr A".into())),
+                _ => {
+                    return Err(AppError::Usage(
+                        "give either PFN, or --pid P --addr A".into(),
+                    ))
+                }
             };
             let t = report::rmap::report(&mut src, pfn)?;
             out.write_all(t.render(format_of(*json, *csv), false).as_bytes())?;

@@ -123,7 +123,11 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
             "kind" => Match::Kind(Kind::from_word(pat.trim()).ok_or_else(|| {
                 err("unknown kind (anon, anon_named, shmem, file, heap, stack, special)")
             })?),
-            _ => return Err(err("HOW must be exact, prefix, suffix, contains, regex or kind")),
+            _ => {
+                return Err(err(
+                    "HOW must be exact, prefix, suffix, contains, regex or kind",
+                ))
+            }
         };
         rules.push(Rule::new(cat, how));
     }
@@ -147,14 +151,23 @@ pub fn builtin() -> Vec<Rule> {
         ("Dalvik .Heap", p("[anon:dalvik-main space")),
         ("Dalvik .Heap", p("[anon:dalvik-alloc space")),
         ("Dalvik .LOS", p("[anon:dalvik-large object space")),
-        ("Dalvik .LOS", p("[anon:dalvik-free list large object space")),
+        (
+            "Dalvik .LOS",
+            p("[anon:dalvik-free list large object space"),
+        ),
         ("Dalvik .NonMoving", p("[anon:dalvik-non moving space")),
         ("Dalvik .Zygote", p("[anon:dalvik-zygote space")),
         ("Dalvik Other .LinearAlloc", p("[anon:dalvik-LinearAlloc")),
         ("Dalvik Other .IndirectRef", p("[anon:dalvik-indirect ref")),
-        ("Dalvik Other .ZygoteJIT", p("[anon:dalvik-zygote-jit-code-cache")),
+        (
+            "Dalvik Other .ZygoteJIT",
+            p("[anon:dalvik-zygote-jit-code-cache"),
+        ),
         ("Dalvik Other .AppJIT", p("[anon:dalvik-jit-code-cache")),
-        ("Dalvik Other .CompilerMetadata", p("[anon:dalvik-CompilerMetadata")),
+        (
+            "Dalvik Other .CompilerMetadata",
+            p("[anon:dalvik-CompilerMetadata"),
+        ),
         ("Dalvik Other .GC", p("[anon:dalvik-")),
         ("Cursor", p("/dev/ashmem/CursorWindow")),
         ("Ashmem", p("/dev/ashmem")),
@@ -172,7 +185,10 @@ pub fn builtin() -> Vec<Rule> {
         (".art mmap", s(".art]")),
         (".dex mmap", p("/memfd:jit-cache")),
         (".dex mmap", p("/memfd:jit-zygote-cache")),
-        ("glibc: $1", r(r"^\[anon: glibc: (malloc arena|malloc|loader malloc)\]$")),
+        (
+            "glibc: $1",
+            r(r"^\[anon: glibc: (malloc arena|malloc|loader malloc)\]$"),
+        ),
         ("glibc: other", p("[anon: glibc: ")),
         ("Go: $1", r(r"^\[anon: Go: (.*)\]$")),
         ("Unknown", p("[anon:")),
@@ -200,20 +216,47 @@ mod tests {
 
     #[test]
     fn builtin_android_glibc_go() {
-        assert_eq!(cat("[anon:dalvik-main space]", Kind::AnonNamed), "Dalvik .Heap");
-        assert_eq!(cat("[anon:dalvik-main space (region space)]", Kind::AnonNamed), "Dalvik .Heap");
-        assert_eq!(cat("[anon:dalvik-large object space]", Kind::AnonNamed), "Dalvik .LOS");
-        assert_eq!(cat("[anon:dalvik-/apex/x/boot.art]", Kind::AnonNamed), "Dalvik Other .GC");
+        assert_eq!(
+            cat("[anon:dalvik-main space]", Kind::AnonNamed),
+            "Dalvik .Heap"
+        );
+        assert_eq!(
+            cat("[anon:dalvik-main space (region space)]", Kind::AnonNamed),
+            "Dalvik .Heap"
+        );
+        assert_eq!(
+            cat("[anon:dalvik-large object space]", Kind::AnonNamed),
+            "Dalvik .LOS"
+        );
+        assert_eq!(
+            cat("[anon:dalvik-/apex/x/boot.art]", Kind::AnonNamed),
+            "Dalvik Other .GC"
+        );
         assert_eq!(cat("[anon:scudo:primary]", Kind::AnonNamed), "Native");
         assert_eq!(cat("[heap]", Kind::Heap), "Native");
         assert_eq!(cat("[anon:stack_and_tls:1234]", Kind::AnonNamed), "Stack");
         assert_eq!(cat("/system/lib64/libc.so", Kind::File), ".so mmap");
-        assert_eq!(cat("/system/lib64/libc.so (deleted)", Kind::File), ".so mmap");
-        assert_eq!(cat("/system/framework/framework.jar", Kind::File), ".jar mmap");
+        assert_eq!(
+            cat("/system/lib64/libc.so (deleted)", Kind::File),
+            ".so mmap"
+        );
+        assert_eq!(
+            cat("/system/framework/framework.jar", Kind::File),
+            ".jar mmap"
+        );
         assert_eq!(cat("/dev/ashmem/CursorWindow x", Kind::File), "Cursor");
-        assert_eq!(cat("[anon: glibc: malloc arena]", Kind::AnonNamed), "glibc: malloc arena");
-        assert_eq!(cat("[anon: glibc: malloc]", Kind::AnonNamed), "glibc: malloc");
-        assert_eq!(cat("[anon: glibc: pthread stack: 12]", Kind::AnonNamed), "glibc: other");
+        assert_eq!(
+            cat("[anon: glibc: malloc arena]", Kind::AnonNamed),
+            "glibc: malloc arena"
+        );
+        assert_eq!(
+            cat("[anon: glibc: malloc]", Kind::AnonNamed),
+            "glibc: malloc"
+        );
+        assert_eq!(
+            cat("[anon: glibc: pthread stack: 12]", Kind::AnonNamed),
+            "glibc: other"
+        );
         assert_eq!(cat("[anon: Go: heap]", Kind::AnonNamed), "Go: heap");
         assert_eq!(cat("[anon:app:decode buffer]", Kind::AnonNamed), "Unknown");
         assert_eq!(cat("[anon]", Kind::Anon), "Unknown");
@@ -227,19 +270,40 @@ mod tests {
         let mut rules = parse_rules(text, "r").unwrap();
         assert_eq!(rules.len(), 3);
         rules.extend(builtin());
-        assert_eq!(categorize(&rules, "[anon:cache-img]", Kind::AnonNamed), "Cache img");
-        assert_eq!(categorize(&rules, "[anon:app:decode buffer]", Kind::AnonNamed), "Decoders");
+        assert_eq!(
+            categorize(&rules, "[anon:cache-img]", Kind::AnonNamed),
+            "Cache img"
+        );
+        assert_eq!(
+            categorize(&rules, "[anon:app:decode buffer]", Kind::AnonNamed),
+            "Decoders"
+        );
         // the pattern keeps its trailing space
-        assert_eq!(categorize(&rules, "[anon:app:decoder]", Kind::AnonNamed), "Unknown");
-        assert_eq!(categorize(&rules, "/system/lib64/libc.so", Kind::File), "Files");
+        assert_eq!(
+            categorize(&rules, "[anon:app:decoder]", Kind::AnonNamed),
+            "Unknown"
+        );
+        assert_eq!(
+            categorize(&rules, "/system/lib64/libc.so", Kind::File),
+            "Files"
+        );
     }
 
     #[test]
     fn bad_rules_name_the_line() {
         let e = parse_rules("ok = exact:x\nnope\n", "f.rules").unwrap_err();
         assert_eq!((e.line, e.file.as_str()), (2, "f.rules"));
-        assert!(parse_rules("x = glob:*", "f").unwrap_err().message.contains("HOW"));
-        assert!(parse_rules("x = regex:(", "f").unwrap_err().message.contains("bad regex"));
-        assert!(parse_rules("x = kind:nope", "f").unwrap_err().message.contains("kind"));
+        assert!(parse_rules("x = glob:*", "f")
+            .unwrap_err()
+            .message
+            .contains("HOW"));
+        assert!(parse_rules("x = regex:(", "f")
+            .unwrap_err()
+            .message
+            .contains("bad regex"));
+        assert!(parse_rules("x = kind:nope", "f")
+            .unwrap_err()
+            .message
+            .contains("kind"));
     }
 }

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::report::SortKey;
 
 #[derive(Debug, Parser)]
-#[command(name = "anonmap", version, about = "Drive the anonmap daemon and attribute anonymous memory by name")]
+#[command(
+    name = "anonmap",
+    version,
+    about = "Drive the anonmap daemon and attribute anonymous memory by name"
+)]
 pub struct Cli {
     /// The daemon's control socket [default: /run/anonmap/ctl as root, else $XDG_RUNTIME_DIR/anonmap/ctl]
     #[arg(long, global = true, env = "ANONMAP_SOCKET")]

@@ -164,7 +164,11 @@ impl Conn {
     }
 
     /// `read path=P` (and for pagemap `offset=O len=L`): the file's bytes.
-    pub fn read_file(&mut self, path: &str, range: Option<(u64, u64)>) -> Result<Vec<u8>, ConnError> {
+    pub fn read_file(
+        &mut self,
+        path: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Vec<u8>, ConnError> {
         let mut line = format!("read path={}", quote(path));
         if let Some((o, l)) = range {
             line.push_str(&format!(" offset={o} len={l}"));

@@ -22,7 +22,11 @@ pub struct LineError {
 
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}\n  error: {} {}", self.origin, self.line, self.errno, self.message)
+        write!(
+            f,
+            "{}: {}\n  error: {} {}",
+            self.origin, self.line, self.errno, self.message
+        )
     }
 }
 
@@ -45,7 +49,11 @@ impl RunSummary {
             s.push_str(&format!("{e}\n"));
         }
         let secs = self.elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { self.applied as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.applied as f64 / secs
+        } else {
+            0.0
+        };
         s.push_str(&format!(
             "{} lines applied, {} failed, in {:.3} s ({:.0} lines/s)\n",
             self.applied,
@@ -71,7 +79,12 @@ pub fn script_lines(text: &str, file: &str) -> Vec<(String, String)> {
             let t = l.trim_start();
             !t.is_empty() && !t.starts_with('#')
         })
-        .map(|(i, l)| (format!("{file}:{}", i + 1), l.trim_end_matches('\r').to_string()))
+        .map(|(i, l)| {
+            (
+                format!("{file}:{}", i + 1),
+                l.trim_end_matches('\r').to_string(),
+            )
+        })
         .collect()
 }
 
@@ -85,32 +98,37 @@ pub fn run_lines(
     let start = Instant::now();
     let mut s = RunSummary::default();
     let mut stopped = false;
-    conn.pipeline(lines.into_iter(), window, &mut |origin: &String, line, reply| {
-        match reply {
-            Reply::Ok { pairs, .. } => {
-                s.applied += 1;
-                if stopped {
-                    s.applied_after_error += 1;
+    conn.pipeline(
+        lines.into_iter(),
+        window,
+        &mut |origin: &String, line, reply| {
+            match reply {
+                Reply::Ok { pairs, .. } => {
+                    s.applied += 1;
+                    if stopped {
+                        s.applied_after_error += 1;
+                    }
+                    if !pairs.is_empty() {
+                        let v: Vec<String> =
+                            pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        s.results.push((origin.clone(), v.join(" ")));
+                    }
                 }
-                if !pairs.is_empty() {
-                    let v: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    s.results.push((origin.clone(), v.join(" ")));
+                Reply::Err { errno, message } => {
+                    s.errors.push(LineError {
+                        origin: origin.clone(),
+                        line: line.to_string(),
+                        errno,
+                        message,
+                    });
+                    if !keep_going {
+                        stopped = true;
+                    }
                 }
             }
-            Reply::Err { errno, message } => {
-                s.errors.push(LineError {
-                    origin: origin.clone(),
-                    line: line.to_string(),
-                    errno,
-                    message,
-                });
-                if !keep_going {
-                    stopped = true;
-                }
-            }
-        }
-        keep_going || !stopped
-    })?;
+            keep_going || !stopped
+        },
+    )?;
     s.elapsed = start.elapsed();
     Ok(s)
 }

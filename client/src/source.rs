@@ -55,7 +55,8 @@ impl Source {
     /// Reads a file of the tree (a path relative to the root).
     pub fn read(&mut self, rel: &str) -> Result<Vec<u8>, SourceError> {
         match self {
-            Source::Dir(root) => std::fs::read(root.join(rel)).map_err(|e| read_err(root.join(rel).display().to_string(), e)),
+            Source::Dir(root) => std::fs::read(root.join(rel))
+                .map_err(|e| read_err(root.join(rel).display().to_string(), e)),
             Source::Socket(c) => c.read_file(rel, None).map_err(|e| read_err(rel, e)),
         }
     }
@@ -85,7 +86,7 @@ impl Source {
                         let text = String::from_utf8_lossy(&body).into_owned();
                         text.lines()
                             .skip(1)
-                            .filter_map(|l| l.splitn(5, ' ').nth(3))
+                            .filter_map(|l| l.split(' ').nth(3))
                             .flat_map(|p| p.split(','))
                             .map(str::to_string)
                             .collect()
@@ -160,7 +161,9 @@ impl Source {
             }
         }
         match self.read(&format!("{pid}/comm")) {
-            Ok(b) => String::from_utf8_lossy(&b).trim_end_matches('\n').to_string(),
+            Ok(b) => String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_string(),
             Err(_) => String::new(),
         }
     }
@@ -181,13 +184,16 @@ impl Source {
             Source::Dir(root) => {
                 use std::os::unix::fs::FileExt;
                 let path = root.join(&rel);
-                let f = std::fs::File::open(&path).map_err(|e| read_err(path.display().to_string(), e))?;
+                let f = std::fs::File::open(&path)
+                    .map_err(|e| read_err(path.display().to_string(), e))?;
                 let mut b = [0u8; 8];
                 f.read_exact_at(&mut b, off)
                     .map_err(|e| read_err(path.display().to_string(), e))?;
                 b.to_vec()
             }
-            Source::Socket(c) => c.read_file(&rel, Some((off, 8))).map_err(|e| read_err(&rel, e))?,
+            Source::Socket(c) => c
+                .read_file(&rel, Some((off, 8)))
+                .map_err(|e| read_err(&rel, e))?,
         };
         let arr: [u8; 8] = bytes
             .get(..8)

@@ -58,7 +58,10 @@ pub struct Call {
 pub enum Event {
     Call(Call),
     /// `+++ exited with N +++` or `+++ killed by SIG +++`.
-    Exited { line: usize, pid: u32 },
+    Exited {
+        line: usize,
+        pid: u32,
+    },
     /// A line with nothing to replay (signal, strace message, unfinished half).
     Nothing,
 }
@@ -100,15 +103,29 @@ impl Translation {
         let pids: Vec<String> = self.pids.iter().map(|(t, s)| format!("{t}->{s}")).collect();
         s.push_str(&format!("pids (traced->simulated): {}\n", pids.join(" ")));
         if !self.ignored.is_empty() {
-            let v: Vec<String> = self.ignored.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            let v: Vec<String> = self
+                .ignored
+                .iter()
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect();
             s.push_str(&format!("ignored (no memory effect): {}\n", v.join(" ")));
         }
         if !self.failed.is_empty() {
-            let v: Vec<String> = self.failed.iter().map(|(k, n)| format!("{k}={n}")).collect();
-            s.push_str(&format!("failed in the trace (not replayed): {}\n", v.join(" ")));
+            let v: Vec<String> = self
+                .failed
+                .iter()
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect();
+            s.push_str(&format!(
+                "failed in the trace (not replayed): {}\n",
+                v.join(" ")
+            ));
         }
         for u in &self.unsupported {
-            s.push_str(&format!("unsupported line {}: {}: {}\n", u.line, u.reason, u.text));
+            s.push_str(&format!(
+                "unsupported line {}: {}: {}\n",
+                u.line, u.reason, u.text
+            ));
         }
         s
     }
@@ -241,11 +258,8 @@ pub fn parse_trace(text: &str) -> (Vec<Event>, Vec<Skipped>) {
             continue;
         }
         let (pid, rest) = split_pid(raw);
-        let pid = match pid.or(first_pid) {
-            Some(p) => p,
-            // No pid at all: a single-process trace without -f. Use 1 until a prefix appears.
-            None => 1,
-        };
+        // No pid at all: a single-process trace without -f; it is pid 1.
+        let pid = pid.or(first_pid).unwrap_or(1);
         first_pid.get_or_insert(pid);
         if rest.starts_with("+++") {
             events.push(Event::Exited { line: n, pid });
@@ -261,16 +275,32 @@ pub fn parse_trace(text: &str) -> (Vec<Event>, Vec<Skipped>) {
             continue;
         } else if let Some(r) = rest.strip_prefix("<... ") {
             let Some((name, tail)) = r.split_once(" resumed>") else {
-                bad.push(Skipped { line: n, text: raw.into(), reason: "malformed resumed line".into() });
+                bad.push(Skipped {
+                    line: n,
+                    text: raw.into(),
+                    reason: "malformed resumed line".into(),
+                });
                 continue;
             };
             match pending.remove(&pid) {
                 Some(head) if head.starts_with(name) => {
-                    let sep = if head.ends_with('(') || tail.trim_start().starts_with(')') || tail.trim_start().starts_with(',') { "" } else { ", " };
+                    let sep = if head.ends_with('(')
+                        || head.ends_with(',')
+                        || tail.trim_start().starts_with(')')
+                        || tail.trim_start().starts_with(',')
+                    {
+                        ""
+                    } else {
+                        ", "
+                    };
                     format!("{head}{sep}{}", tail.trim_start())
                 }
                 _ => {
-                    bad.push(Skipped { line: n, text: raw.into(), reason: format!("resumed {name} without its unfinished half") });
+                    bad.push(Skipped {
+                        line: n,
+                        text: raw.into(),
+                        reason: format!("resumed {name} without its unfinished half"),
+                    });
                     continue;
                 }
             }
@@ -278,12 +308,26 @@ pub fn parse_trace(text: &str) -> (Vec<Event>, Vec<Skipped>) {
             rest.to_string()
         };
         match parse_call(&text) {
-            Some((name, args, ret)) => events.push(Event::Call(Call { line: n, pid, name, args, ret })),
-            None => bad.push(Skipped { line: n, text: raw.into(), reason: "not a syscall line".into() }),
+            Some((name, args, ret)) => events.push(Event::Call(Call {
+                line: n,
+                pid,
+                name,
+                args,
+                ret,
+            })),
+            None => bad.push(Skipped {
+                line: n,
+                text: raw.into(),
+                reason: "not a syscall line".into(),
+            }),
         }
     }
     for (pid, head) in pending {
-        bad.push(Skipped { line: 0, text: format!("{pid} {head}"), reason: "unfinished call never resumed".into() });
+        bad.push(Skipped {
+            line: 0,
+            text: format!("{pid} {head}"),
+            reason: "unfinished call never resumed".into(),
+        });
     }
     (events, bad)
 }
@@ -433,6 +477,10 @@ struct ProcState {
     exited: bool,
     /// traced initial break (first brk return) -> shift to the simulator's.
     brk_delta: Option<i128>,
+    /// Every range the trace mapped in this image (never shrunk: a superset of what is mapped).
+    /// A munmap/mprotect/madvise/name that touches none of it acts on a mapping the kernel made
+    /// at execve (the executable, ld.so, vdso, stack), which the simulator does not have.
+    ranges: Vec<(u64, u64)>,
 }
 
 struct Tr {
@@ -456,7 +504,13 @@ impl Tr {
         let sim = self.next;
         self.next += 1;
         self.out.pids.insert(tgid, sim);
-        self.procs.insert(tgid, ProcState { sim, ..Default::default() });
+        self.procs.insert(
+            tgid,
+            ProcState {
+                sim,
+                ..Default::default()
+            },
+        );
         sim
     }
 
@@ -468,9 +522,37 @@ impl Tr {
         if !st.spawned {
             st.spawned = true;
             st.exited = false;
-            self.out.commands.push((line, format!("spawn pid={sim} bare")));
+            self.out
+                .commands
+                .push((line, format!("spawn pid={sim} bare")));
         }
         sim
+    }
+
+    fn add_range(&mut self, tid: u32, start: u64, len: u64) {
+        let tg = self.leader(tid);
+        if let Some(st) = self.procs.get_mut(&tg) {
+            st.ranges.push((start, start.saturating_add(page_up(len))));
+        }
+    }
+
+    /// Whether `[start, start+len)` touches a range the trace mapped; if not, the call is
+    /// counted as ignored (it acts on a mapping made by execve) and `false` is returned.
+    fn traced(&mut self, c: &Call, start: u64, len: u64) -> bool {
+        let tg = self.leader(c.pid);
+        let end = start.saturating_add(page_up(len.max(1)));
+        let hit = self
+            .procs
+            .get(&tg)
+            .is_some_and(|st| st.ranges.iter().any(|&(s, e)| s < end && start < e));
+        if !hit {
+            *self
+                .out
+                .ignored
+                .entry(format!("{} on a mapping made by execve", c.name))
+                .or_default() += 1;
+        }
+        hit
     }
 
     fn emit(&mut self, line: usize, cmd: String) {
@@ -497,9 +579,25 @@ impl Tr {
         let failed = ret.starts_with('-');
         let ignored = matches!(
             c.name.as_str(),
-            "wait4" | "waitid" | "kill" | "tkill" | "tgkill" | "exit" | "arch_prctl" | "set_tid_address"
-                | "getpid" | "gettid" | "pidfd_open" | "pidfd_send_signal" | "rt_sigreturn" | "pause"
-                | "getppid" | "setpgid" | "setsid" | "unshare" | "execveat_"
+            "wait4"
+                | "waitid"
+                | "kill"
+                | "tkill"
+                | "tgkill"
+                | "exit"
+                | "arch_prctl"
+                | "set_tid_address"
+                | "getpid"
+                | "gettid"
+                | "pidfd_open"
+                | "pidfd_send_signal"
+                | "rt_sigreturn"
+                | "pause"
+                | "getppid"
+                | "setpgid"
+                | "setsid"
+                | "unshare"
+                | "execveat_"
         );
         if ignored || (c.name == "prctl" && !is_set_vma(c)) {
             *self.out.ignored.entry(c.name.clone()).or_default() += 1;
@@ -517,16 +615,32 @@ impl Tr {
                 if self.procs[&tg].spawned {
                     self.emit(c.line, format!("exit pid={sim}"));
                 }
-                let path = if c.name == "execve" { c.args.first() } else { c.args.get(1) };
+                let path = if c.name == "execve" {
+                    c.args.first()
+                } else {
+                    c.args.get(1)
+                };
                 let comm = path
                     .and_then(|p| c_string(p).ok())
-                    .map(|p| p.rsplit('/').next().unwrap_or("").chars().take(15).collect::<String>())
+                    .map(|p| {
+                        p.rsplit('/')
+                            .next()
+                            .unwrap_or("")
+                            .chars()
+                            .take(15)
+                            .collect::<String>()
+                    })
                     .unwrap_or_default();
                 let st = self.procs.get_mut(&tg).expect("made");
                 st.spawned = true;
                 st.exited = false;
                 st.brk_delta = None;
-                let comm = if comm.is_empty() { String::new() } else { format!(" comm={}", quote(&comm)) };
+                st.ranges.clear();
+                let comm = if comm.is_empty() {
+                    String::new()
+                } else {
+                    format!(" comm={}", quote(&comm))
+                };
                 self.emit(c.line, format!("spawn pid={sim}{comm} bare"));
             }
             "mmap" | "mmap2" => {
@@ -535,31 +649,50 @@ impl Tr {
                 let len = self.arg(c, 1)?;
                 let p = prot(c.args.get(2).ok_or("no prot")?)?;
                 let (flags, anon) = mmap_flags(c.args.get(3).ok_or("no flags")?)?;
-                let mut line = format!("mmap pid={sim} addr={addr:#x} len={len:#x} prot={p} flags={flags}");
+                let mut line =
+                    format!("mmap pid={sim} addr={addr:#x} len={len:#x} prot={p} flags={flags}");
                 if !anon {
                     let fd = c.args.get(4).ok_or("no fd")?;
-                    let path = fd_path(fd).ok_or_else(|| format!("mmap of fd {fd} without a -y path (record with strace -y)"))?;
+                    let path = fd_path(fd).ok_or_else(|| {
+                        format!("mmap of fd {fd} without a -y path (record with strace -y)")
+                    })?;
                     let off = self.arg(c, 5)?;
                     line.push_str(&format!(" file={} offset={off:#x}", quote(&path)));
                 }
+                self.add_range(c.pid, addr, len);
                 self.emit(c.line, line);
             }
             "munmap" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
+                if !self.traced(c, a, l) {
+                    return Ok(());
+                }
                 self.emit(c.line, format!("munmap pid={sim} addr={a:#x} len={l:#x}"));
             }
             "mprotect" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
                 let p = prot(c.args.get(2).ok_or("no prot")?)?;
-                self.emit(c.line, format!("mprotect pid={sim} addr={a:#x} len={l:#x} prot={p}"));
+                if !self.traced(c, a, l) {
+                    return Ok(());
+                }
+                self.emit(
+                    c.line,
+                    format!("mprotect pid={sim} addr={a:#x} len={l:#x} prot={p}"),
+                );
             }
             "madvise" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
                 let adv = advice(c.args.get(2).ok_or("no advice")?)?;
-                self.emit(c.line, format!("madvise pid={sim} addr={a:#x} len={l:#x} advice={adv}"));
+                if !self.traced(c, a, l) {
+                    return Ok(());
+                }
+                self.emit(
+                    c.line,
+                    format!("madvise pid={sim} addr={a:#x} len={l:#x} advice={adv}"),
+                );
             }
             "mremap" => {
                 let sim = self.ensure(c.line, c.pid);
@@ -570,7 +703,12 @@ impl Tr {
                         return Err(format!("unsupported mremap flag {f}"));
                     }
                 }
-                let mut line = format!("mremap pid={sim} addr={a:#x} old_len={ol:#x} new_len={nl:#x}");
+                if !self.traced(c, a, ol) {
+                    return Ok(());
+                }
+                self.add_range(c.pid, r, nl);
+                let mut line =
+                    format!("mremap pid={sim} addr={a:#x} old_len={ol:#x} new_len={nl:#x}");
                 if r != a {
                     line.push_str(&format!(" flags=maymove,fixed new_addr={r:#x}"));
                 }
@@ -594,8 +732,14 @@ impl Tr {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 2)?, self.arg(c, 3)?);
                 let n = c.args.get(4).ok_or("no name")?;
+                if !self.traced(c, a, l) {
+                    return Ok(());
+                }
                 if n.trim() == "NULL" || n.trim() == "0" {
-                    self.emit(c.line, format!("name pid={sim} addr={a:#x} len={l:#x} clear"));
+                    self.emit(
+                        c.line,
+                        format!("name pid={sim} addr={a:#x} len={l:#x} clear"),
+                    );
                 } else {
                     let name = c_string(n)?;
                     let mut q = String::from("\"");
@@ -606,18 +750,30 @@ impl Tr {
                         q.push(ch);
                     }
                     q.push('"');
-                    self.emit(c.line, format!("name pid={sim} addr={a:#x} len={l:#x} name={q}"));
+                    self.emit(
+                        c.line,
+                        format!("name pid={sim} addr={a:#x} len={l:#x} name={q}"),
+                    );
                 }
             }
             "clone" | "clone3" | "fork" | "vfork" => {
                 let child = retv.ok_or("no child pid in the return value")? as u32;
-                let flags = c.args.iter().find(|a| a.contains("CLONE_") || a.starts_with("flags=")).cloned().unwrap_or_default();
+                let flags = c
+                    .args
+                    .iter()
+                    .find(|a| a.contains("CLONE_") || a.starts_with("flags="))
+                    .cloned()
+                    .unwrap_or_default();
                 let tg = self.leader(c.pid);
                 if flags.contains("CLONE_VM") && !flags.contains("CLONE_VFORK") {
                     // A thread (or a process sharing the mm): same address space.
                     self.tgid.insert(child, tg);
                     if !flags.contains("CLONE_THREAD") {
-                        *self.out.ignored.entry("clone(CLONE_VM) as thread".into()).or_default() += 1;
+                        *self
+                            .out
+                            .ignored
+                            .entry("clone(CLONE_VM) as thread".into())
+                            .or_default() += 1;
                     }
                     return Ok(());
                 }
@@ -625,9 +781,11 @@ impl Tr {
                 self.tgid.insert(child, child);
                 let csim = self.sim_of(child);
                 let parent_delta = self.procs[&tg].brk_delta;
+                let parent_ranges = self.procs[&tg].ranges.clone();
                 let st = self.procs.get_mut(&child).expect("made");
                 st.spawned = true;
                 st.brk_delta = parent_delta;
+                st.ranges = parent_ranges;
                 self.emit(c.line, format!("fork pid={sim} child={csim}"));
             }
             "exit_group" => {
@@ -652,7 +810,8 @@ impl Tr {
 fn is_set_vma(c: &Call) -> bool {
     let a0 = c.args.first().map(|s| s.trim()).unwrap_or("");
     let a1 = c.args.get(1).map(|s| s.trim()).unwrap_or("");
-    (a0 == "PR_SET_VMA" || a0.starts_with("0x53564d41")) && (a1 == "PR_SET_VMA_ANON_NAME" || a1 == "0")
+    (a0 == "PR_SET_VMA" || a0.starts_with("0x53564d41"))
+        && (a1 == "PR_SET_VMA_ANON_NAME" || a1 == "0")
 }
 
 /// Translates a whole trace.
@@ -683,7 +842,9 @@ pub fn translate(text: &str, o: Options) -> Translation {
         }
     }
     for (path, size) in files {
-        t.out.commands.push((0, format!("file path={} size={size:#x}", quote(&path))));
+        t.out
+            .commands
+            .push((0, format!("file path={} size={size:#x}", quote(&path))));
     }
     for e in &events {
         match e {
@@ -711,7 +872,10 @@ pub fn translate(text: &str, o: Options) -> Translation {
 mod tests {
     use super::*;
 
-    const O: Options = Options { base_pid: 500, sim_start_brk: 0x5555_5555_9000 };
+    const O: Options = Options {
+        base_pid: 500,
+        sim_start_brk: 0x5555_5555_9000,
+    };
 
     fn cmds(text: &str) -> Vec<String> {
         let t = translate(text, O);
@@ -723,13 +887,23 @@ mod tests {
     fn args_split_at_top_level_only() {
         assert_eq!(
             split_args(r#"NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0"#),
-            ["NULL", "8192", "PROT_READ|PROT_WRITE", "MAP_PRIVATE|MAP_ANONYMOUS", "-1", "0"]
+            [
+                "NULL",
+                "8192",
+                "PROT_READ|PROT_WRITE",
+                "MAP_PRIVATE|MAP_ANONYMOUS",
+                "-1",
+                "0"
+            ]
         );
         assert_eq!(
             split_args(r#"{flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD}, 88"#),
             ["{flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD}", "88"]
         );
-        assert_eq!(split_args(r#"3</a, b (x).so>, "x, \"y\"""#), ["3</a, b (x).so>", r#""x, \"y\"""#]);
+        assert_eq!(
+            split_args(r#"3</a, b (x).so>, "x, \"y\"""#),
+            ["3</a, b (x).so>", r#""x, \"y\"""#]
+        );
     }
 
     #[test]
@@ -841,7 +1015,8 @@ mod tests {
     #[test]
     fn unsupported_lines_are_counted_and_listed() {
         let t = translate(
-            "5 mlock(0x7f0000000000, 4096) = 0\n\
+            "5 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n\
+             5 mlock(0x7f0000000000, 4096) = 0\n\
              5 madvise(0x7f0000000000, 4096, MADV_HUGEPAGE) = 0\n\
              5 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f0000000000\n\
              5 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f0000000000, 4096, \"a very long name that strace\"...) = 0\n\
@@ -851,14 +1026,30 @@ mod tests {
         );
         let reasons: Vec<&str> = t.unsupported.iter().map(|u| u.reason.as_str()).collect();
         assert_eq!(t.unsupported.len(), 6, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("unsupported syscall mlock")));
+        assert!(reasons
+            .iter()
+            .any(|r| r.contains("unsupported syscall mlock")));
         assert!(reasons.iter().any(|r| r.contains("MADV_HUGEPAGE")));
         assert!(reasons.iter().any(|r| r.contains("without a -y path")));
         assert!(reasons.iter().any(|r| r.contains("cut short")));
         assert!(reasons.iter().any(|r| r.contains("not a syscall line")));
-        assert!(reasons.iter().any(|r| r.contains("without its unfinished half")));
+        assert!(reasons
+            .iter()
+            .any(|r| r.contains("without its unfinished half")));
         let s = t.summary();
         assert!(s.contains("6 unsupported"), "{s}");
-        assert!(s.contains("unsupported line 1: unsupported syscall mlock"), "{s}");
+        assert!(
+            s.contains("unsupported line 2: unsupported syscall mlock"),
+            "{s}"
+        );
+        // a call on a range the trace never mapped (made by execve) is ignored, and says so
+        let t = translate("5 mprotect(0x555555554000, 4096, PROT_READ) = 0\n", O);
+        assert_eq!(
+            t.ignored.get("mprotect on a mapping made by execve"),
+            Some(&1)
+        );
+        assert!(t
+            .summary()
+            .contains("mprotect on a mapping made by execve=1"));
     }
 }

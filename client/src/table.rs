@@ -185,7 +185,13 @@ impl Table {
         let fmt_row = |r: &Row| -> Vec<String> {
             shown
                 .iter()
-                .map(|&i| cell_text(r.cells.get(i).unwrap_or(&Cell::Empty), self.columns[i].kind, bytes))
+                .map(|&i| {
+                    cell_text(
+                        r.cells.get(i).unwrap_or(&Cell::Empty),
+                        self.columns[i].kind,
+                        bytes,
+                    )
+                })
                 .collect()
         };
         for r in &self.rows {
@@ -194,7 +200,10 @@ impl Table {
                 lines.push((fmt_row(d), true));
             }
         }
-        let header: Vec<String> = shown.iter().map(|&i| self.columns[i].header.to_string()).collect();
+        let header: Vec<String> = shown
+            .iter()
+            .map(|&i| self.columns[i].header.to_string())
+            .collect();
         let total = self.total.as_ref().map(fmt_row);
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for cells in lines.iter().map(|(c, _)| c).chain(total.iter()) {
@@ -223,7 +232,11 @@ impl Table {
             put(cells, *indent, &mut out);
         }
         if let Some(t) = &total {
-            let width: usize = widths[..widths.len() - 1].iter().map(|w| w + 2).sum::<usize>() + 5;
+            let width: usize = widths[..widths.len() - 1]
+                .iter()
+                .map(|w| w + 2)
+                .sum::<usize>()
+                + 5;
             out.push_str(&"-".repeat(width));
             out.push('\n');
             put(t, false, &mut out);
@@ -282,7 +295,10 @@ impl Table {
     fn row_json(&self, r: &Row) -> Value {
         let mut m = Map::new();
         for (i, c) in self.columns.iter().enumerate() {
-            m.insert(c.key.to_string(), cell_json(r.cells.get(i).unwrap_or(&Cell::Empty)));
+            m.insert(
+                c.key.to_string(),
+                cell_json(r.cells.get(i).unwrap_or(&Cell::Empty)),
+            );
         }
         if !r.detail.is_empty() {
             m.insert(
@@ -310,7 +326,9 @@ impl Table {
         );
         m.insert(
             "total".into(),
-            self.total.as_ref().map_or(Value::Null, |t| self.row_json(t)),
+            self.total
+                .as_ref()
+                .map_or(Value::Null, |t| self.row_json(t)),
         );
         m.insert("notes".into(), json!(self.notes));
         for (k, v) in &self.json_extra {
@@ -325,16 +343,31 @@ mod tests {
     use super::*;
 
     fn sample() -> Table {
-        let mut r = Row::new(vec![2048u64.into(), 1u64.into(), "[anon:dalvik-main space]".into()]);
-        r.detail.push(Row::new(vec![1024u64.into(), Cell::Empty, "zygote [100]".into()]));
+        let mut r = Row::new(vec![
+            2048u64.into(),
+            1u64.into(),
+            "[anon:dalvik-main space]".into(),
+        ]);
+        r.detail.push(Row::new(vec![
+            1024u64.into(),
+            Cell::Empty,
+            "zygote [100]".into(),
+        ]));
         Table {
             columns: vec![
                 Column::new("pss", "PSS", ColKind::Bytes),
                 Column::new("procs", "Procs", ColKind::Count),
                 Column::new("name", "Name", ColKind::Text),
             ],
-            rows: vec![r, Row::new(vec![(3u64 << 20).into(), 2u64.into(), "a, \"b\"".into()])],
-            total: Some(Row::new(vec![(5u64 << 20).into(), 3u64.into(), "TOTAL".into()])),
+            rows: vec![
+                r,
+                Row::new(vec![(3u64 << 20).into(), 2u64.into(), "a, \"b\"".into()]),
+            ],
+            total: Some(Row::new(vec![
+                (5u64 << 20).into(),
+                3u64.into(),
+                "TOTAL".into(),
+            ])),
             notes: vec!["note".into()],
             json_extra: vec![],
         }

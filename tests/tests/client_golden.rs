@@ -92,7 +92,10 @@ fn every_report_matches_its_golden_file() {
     let cases: &[(&str, &[&str])] = &[
         ("names", &["names"]),
         ("names-v", &["names", "-v"]),
-        ("names-anon-only", &["names", "--kind", "anon,anon_named,shmem", "--sort", "name"]),
+        (
+            "names-anon-only",
+            &["names", "--kind", "anon,anon_named,shmem", "--sort", "name"],
+        ),
         ("procs", &["procs"]),
         ("map-102", &["map", "102"]),
         ("map-102-a", &["map", "102", "-a"]),
@@ -100,7 +103,11 @@ fn every_report_matches_its_golden_file() {
         ("categories", &["categories", "-v"]),
     ];
     for (name, args) in cases {
-        for (ext, extra) in [("txt", None), ("json", Some("--json")), ("csv", Some("--csv"))] {
+        for (ext, extra) in [
+            ("txt", None),
+            ("json", Some("--json")),
+            ("csv", Some("--csv")),
+        ] {
             let mut a = args.to_vec();
             a.extend(extra);
             check_golden(&format!("{name}.{ext}"), &run(d, &a));
@@ -131,7 +138,12 @@ fn names_pss_equals_the_smaps_sums_and_total_equals_smaps_rollup() {
                 let slot = per_name.entry(name.clone()).or_default();
                 slot.0 += kb * 1024;
                 slot.1 += 1;
-            } else if line.contains('-') && !line.contains(':') || line.split_whitespace().count() >= 5 && !line.ends_with("kB") && line.as_bytes()[0].is_ascii_hexdigit() && line.split_whitespace().next().unwrap().contains('-') {
+            } else if line.contains('-') && !line.contains(':')
+                || line.split_whitespace().count() >= 5
+                    && !line.ends_with("kB")
+                    && line.as_bytes()[0].is_ascii_hexdigit()
+                    && line.split_whitespace().next().unwrap().contains('-')
+            {
                 // A VMA header: the name is everything from column 73 on (or none).
                 name = line.get(73..).map(str::to_string).unwrap_or_default();
                 if name.is_empty() {
@@ -141,7 +153,13 @@ fn names_pss_equals_the_smaps_sums_and_total_equals_smaps_rollup() {
         }
         let rollup = std::fs::read_to_string(e.path().join("smaps_rollup")).unwrap();
         let pss_line = rollup.lines().find(|l| l.starts_with("Pss:")).unwrap();
-        rollup_sum += pss_line[4..].trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() * 1024;
+        rollup_sum += pss_line[4..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            * 1024;
     }
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), per_name.len(), "one row per name");
@@ -152,12 +170,23 @@ fn names_pss_equals_the_smaps_sums_and_total_equals_smaps_rollup() {
         let (pss, n) = per_name[name];
         assert_eq!(r["pss"].as_u64().unwrap(), pss, "PSS of {name}");
         assert_eq!(r["vmas"].as_u64().unwrap(), n, "VMAs of {name}");
-        assert_eq!(r["pss_slack"].as_u64().unwrap(), n * 1023, "slack of {name}");
+        assert_eq!(
+            r["pss_slack"].as_u64().unwrap(),
+            n * 1023,
+            "slack of {name}"
+        );
         row_sum += pss;
         vmas += n;
     }
-    assert_eq!(v["total"]["pss"].as_u64().unwrap(), rollup_sum, "TOTAL = sum of smaps_rollup Pss");
-    assert!(rollup_sum >= row_sum && rollup_sum - row_sum <= vmas * 1023, "rows {row_sum} vs rollups {rollup_sum}");
+    assert_eq!(
+        v["total"]["pss"].as_u64().unwrap(),
+        rollup_sum,
+        "TOTAL = sum of smaps_rollup Pss"
+    );
+    assert!(
+        rollup_sum >= row_sum && rollup_sum - row_sum <= vmas * 1023,
+        "rows {row_sum} vs rollups {rollup_sum}"
+    );
     // Names with spaces, slashes and colons are whole.
     for want in [
         "[anon:dalvik-main space]",
@@ -190,7 +219,13 @@ fn procs_pss_check_agrees_on_the_demo() {
 fn odd_names_survive_every_format() {
     let dir = demo_dir();
     let d = dir.path();
-    for args in [&["names"][..], &["names", "-v"], &["map", "102"], &["map", "300", "-a"], &["categories", "-v"]] {
+    for args in [
+        &["names"][..],
+        &["names", "-v"],
+        &["map", "102"],
+        &["map", "300", "-a"],
+        &["categories", "-v"],
+    ] {
         for extra in [None, Some("--csv"), Some("--json")] {
             let mut a = args.to_vec();
             a.extend(extra);
@@ -218,7 +253,11 @@ fn snapshot_and_diff_show_growth_and_appearance() {
         "name pid=300 addr=0x100000000 len=2M name=\"new: cache/x\"",
         "touch pid=300 addr=0x100000000 len=1M access=write",
     ] {
-        let op = parse_line(line).unwrap().unwrap().resolve(&Labels::new()).unwrap();
+        let op = parse_line(line)
+            .unwrap()
+            .unwrap()
+            .resolve(&Labels::new())
+            .unwrap();
         m.apply(&op).unwrap();
     }
     let b = tempfile::tempdir().unwrap();
@@ -228,9 +267,17 @@ fn snapshot_and_diff_show_growth_and_appearance() {
     let sb = snaps.path().join("b.json");
     std::fs::write(&sa, run(a.path(), &["snapshot"])).unwrap();
     std::fs::write(&sb, run(b.path(), &["snapshot"])).unwrap();
-    let v: Value = serde_json::from_str(&run(a.path(), &["diff", sa.to_str().unwrap(), sb.to_str().unwrap(), "--json"])).unwrap();
+    let v: Value = serde_json::from_str(&run(
+        a.path(),
+        &["diff", sa.to_str().unwrap(), sb.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
     let rows = v["rows"].as_array().unwrap();
-    let find = |by: &str, key: &str| rows.iter().find(|r| r["by"] == by && r["key"] == key).cloned();
+    let find = |by: &str, key: &str| {
+        rows.iter()
+            .find(|r| r["by"] == by && r["key"] == key)
+            .cloned()
+    };
     let r = find("name", "[anon:new: cache/x]").expect("appeared name");
     assert_eq!(r["change"], "appeared");
     assert_eq!(r["pss_delta"], 1 << 20);
@@ -238,7 +285,10 @@ fn snapshot_and_diff_show_growth_and_appearance() {
     assert_eq!(p["change"], "grew");
     assert_eq!(p["rss_delta"], 1 << 20);
     assert_eq!(v["total"]["pss_delta"], 1 << 20);
-    let same = run(a.path(), &["diff", sa.to_str().unwrap(), sa.to_str().unwrap(), "--json"]);
+    let same = run(
+        a.path(),
+        &["diff", sa.to_str().unwrap(), sa.to_str().unwrap(), "--json"],
+    );
     let same: Value = serde_json::from_str(&same).unwrap();
     assert_eq!(same["rows"].as_array().unwrap().len(), 0);
 }

@@ -34,6 +34,9 @@ fn cells(vmas: u64, procs: Cell, c: &Counters, name: String) -> Vec<Cell> {
     ]
 }
 
+/// (category, VMAs, pids, counters, names)
+type CatRow = (String, u64, Vec<u32>, Counters, Vec<NameRow>);
+
 pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
     // category -> (vmas, pids, counters, names)
     let mut by: BTreeMap<String, (u64, Vec<u32>, Counters, Vec<NameRow>)> = BTreeMap::new();
@@ -45,8 +48,10 @@ pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
         e.2.add(&n.counters);
         e.3.push(n);
     }
-    let mut cats: Vec<(String, u64, Vec<u32>, Counters, Vec<NameRow>)> =
-        by.into_iter().map(|(k, v)| (k, v.0, v.1, v.2, v.3)).collect();
+    let mut cats: Vec<CatRow> = by
+        .into_iter()
+        .map(|(k, v)| (k, v.0, v.1, v.2, v.3))
+        .collect();
     sort_by(&mut cats, o.sort, o.reverse, |c| (&c.3, &c.0));
     let rows = cats
         .into_iter()
@@ -58,7 +63,14 @@ pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
                 sort_by(&mut names, o.sort, o.reverse, |n| (&n.counters, &n.name));
                 row.detail = names
                     .into_iter()
-                    .map(|n| Row::new(cells(n.vmas, (n.procs.len() as u64).into(), &n.counters, n.name)))
+                    .map(|n| {
+                        Row::new(cells(
+                            n.vmas,
+                            (n.procs.len() as u64).into(),
+                            &n.counters,
+                            n.name,
+                        ))
+                    })
                     .collect();
             }
             row

@@ -45,13 +45,31 @@ pub fn report(m: &Machine, o: &MapOpts) -> Result<Table, MapError> {
     type Item = (String, String, String, u64, u64, u64, Counters);
     let mut items: Vec<Item> = if per_vma {
         kept.iter()
-            .map(|v| (v.name.clone(), v.kind.word().into(), v.perms.clone(), v.start, v.end, 1, v.counters))
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    v.kind.word().into(),
+                    v.perms.clone(),
+                    v.start,
+                    v.end,
+                    1,
+                    v.counters,
+                )
+            })
             .collect()
     } else {
         let mut by: BTreeMap<&str, Item> = BTreeMap::new();
         for v in &kept {
             let e = by.entry(&v.name).or_insert_with(|| {
-                (v.name.clone(), v.kind.word().into(), String::new(), v.start, v.end, 0, Counters::default())
+                (
+                    v.name.clone(),
+                    v.kind.word().into(),
+                    String::new(),
+                    v.start,
+                    v.end,
+                    0,
+                    Counters::default(),
+                )
             });
             e.5 += 1;
             e.6.add(&v.counters);
@@ -119,7 +137,15 @@ pub fn report(m: &Machine, o: &MapOpts) -> Result<Table, MapError> {
     let rows = items
         .iter()
         .map(|(name, kind, perms, s, e, n, c)| {
-            mk(format!("{s:08x}").into(), format!("{e:08x}").into(), c, *n, perms, kind, name)
+            mk(
+                format!("{s:08x}").into(),
+                format!("{e:08x}").into(),
+                c,
+                *n,
+                perms,
+                kind,
+                name,
+            )
         })
         .collect();
     let all = !o.filter.selects_vmas() && !o.terse;
@@ -135,6 +161,9 @@ pub fn report(m: &Machine, o: &MapOpts) -> Result<Table, MapError> {
         rows,
         total: Some(mk(Cell::Empty, Cell::Empty, &t, n, "", "", "TOTAL")),
         notes: vec![format!("process {} ({})", p.pid, p.cmd)],
-        json_extra: vec![("pid".into(), p.pid.into()), ("cmd".into(), p.cmd.clone().into())],
+        json_extra: vec![
+            ("pid".into(), p.pid.into()),
+            ("cmd".into(), p.cmd.clone().into()),
+        ],
     })
 }

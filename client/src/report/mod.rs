@@ -33,7 +33,12 @@ pub enum SortKey {
 }
 
 /// Sorts `items` by `key` (bytes descending, name ascending; ties by name), reversed if asked.
-pub fn sort_by<T>(items: &mut [T], key: SortKey, reverse: bool, f: impl Fn(&T) -> (&Counters, &str)) {
+pub fn sort_by<T>(
+    items: &mut [T],
+    key: SortKey,
+    reverse: bool,
+    f: impl Fn(&T) -> (&Counters, &str),
+) {
     items.sort_by(|a, b| {
         let (ca, na) = f(a);
         let (cb, nb) = f(b);
@@ -93,7 +98,10 @@ impl Filter {
         }
         if let Some(p) = &self.perms {
             if p.len() != v.perms.len()
-                || !p.chars().zip(v.perms.chars()).all(|(a, b)| a == '?' || a == b)
+                || !p
+                    .chars()
+                    .zip(v.perms.chars())
+                    .all(|(a, b)| a == '?' || a == b)
             {
                 return false;
             }
@@ -139,7 +147,10 @@ pub fn pss_check(m: &Machine) -> (Vec<String>, serde_json::Value) {
     let slack = 1023 * m.procs.len() as u64;
     let Some(mem) = m.mem else {
         return (
-            vec![format!("PSS check: sum of PSS {} (no meminfo to compare with)", human(sum_pss))],
+            vec![format!(
+                "PSS check: sum of PSS {} (no meminfo to compare with)",
+                human(sum_pss)
+            )],
             serde_json::json!({"sum_pss": sum_pss}),
         );
     };
@@ -171,7 +182,8 @@ pub fn pss_check(m: &Machine) -> (Vec<String>, serde_json::Value) {
                 .into(),
         );
         lines.push(
-            "  - on a live system the counters move while the files are read one after another".into(),
+            "  - on a live system the counters move while the files are read one after another"
+                .into(),
         );
     }
     let unmapped_cache = mem.cached.saturating_sub(mem.mapped);
@@ -245,10 +257,17 @@ mod tests {
 
     #[test]
     fn sorts_by_key_then_name_and_reverses() {
-        let c = |pss, rss| Counters { pss, rss, ..Default::default() };
+        let c = |pss, rss| Counters {
+            pss,
+            rss,
+            ..Default::default()
+        };
         let mut items = vec![(c(1, 9), "b"), (c(3, 1), "a"), (c(1, 5), "a")];
         sort_by(&mut items, SortKey::Pss, false, |x| (&x.0, x.1));
-        assert_eq!(items.iter().map(|x| (x.0.pss, x.1)).collect::<Vec<_>>(), [(3, "a"), (1, "a"), (1, "b")]);
+        assert_eq!(
+            items.iter().map(|x| (x.0.pss, x.1)).collect::<Vec<_>>(),
+            [(3, "a"), (1, "a"), (1, "b")]
+        );
         sort_by(&mut items, SortKey::Rss, false, |x| (&x.0, x.1));
         assert_eq!(items.iter().map(|x| x.0.rss).collect::<Vec<_>>(), [9, 5, 1]);
         sort_by(&mut items, SortKey::Name, true, |x| (&x.0, x.1));

@@ -61,7 +61,14 @@ pub fn group(m: &Machine, f: &Filter) -> Vec<NameRow> {
     by.into_values().collect()
 }
 
-fn cells(vmas: u64, procs: Cell, pid: Option<Cell>, c: &Counters, kind: &str, name: String) -> Vec<Cell> {
+fn cells(
+    vmas: u64,
+    procs: Cell,
+    pid: Option<Cell>,
+    c: &Counters,
+    kind: &str,
+    name: String,
+) -> Vec<Cell> {
     let mut v = vec![
         vmas.into(),
         procs,
@@ -99,7 +106,11 @@ pub fn report(m: &Machine, o: &NamesOpts) -> Table {
     if o.verbose {
         columns.push(Column::new("pid", "PID", ColKind::Count));
     }
-    columns.push(Column::new("name", "Name (detail rows: process)", ColKind::Text));
+    columns.push(Column::new(
+        "name",
+        "Name (detail rows: process)",
+        ColKind::Text,
+    ));
     let pid_cell = |c: Cell| o.verbose.then_some(c);
     let mut out = Vec::new();
     for r in &rows {

@@ -62,7 +62,10 @@ pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
         json_extra.push(("pss_check".to_string(), v));
     }
     if let Some(mem) = &m.mem {
-        json_extra.push(("meminfo".to_string(), serde_json::to_value(mem).expect("meminfo")));
+        json_extra.push((
+            "meminfo".to_string(),
+            serde_json::to_value(mem).expect("meminfo"),
+        ));
     }
     Table {
         columns: vec![

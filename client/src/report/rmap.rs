@@ -38,7 +38,10 @@ pub fn parse_rmap(text: &str) -> Result<RmapFile, String> {
             .ok_or_else(|| format!("header line without `:`: {line:?}"))?;
         let v = v.trim_start().to_string();
         if k == "mappers" {
-            n_mappers = Some(v.parse::<usize>().map_err(|_| format!("bad mappers count {v:?}"))?);
+            n_mappers = Some(
+                v.parse::<usize>()
+                    .map_err(|_| format!("bad mappers count {v:?}"))?,
+            );
             header.push((k.to_string(), v));
             break;
         }
@@ -49,11 +52,15 @@ pub fn parse_rmap(text: &str) -> Result<RmapFile, String> {
     let mut mappers = Vec::new();
     for line in lines {
         let mut it = line.splitn(5, ' ');
-        let (Some(pid), Some(vaddr), Some(range), Some(perms)) = (it.next(), it.next(), it.next(), it.next()) else {
+        let (Some(pid), Some(vaddr), Some(range), Some(perms)) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
             return Err(format!("short mapper line {line:?}"));
         };
         let label = it.next().unwrap_or("[anon]").to_string();
-        let (s, e) = range.split_once('-').ok_or_else(|| format!("bad range {range:?}"))?;
+        let (s, e) = range
+            .split_once('-')
+            .ok_or_else(|| format!("bad range {range:?}"))?;
         mappers.push((
             pid.parse().map_err(|_| format!("bad pid {pid:?}"))?,
             hex(vaddr)?,
@@ -64,7 +71,10 @@ pub fn parse_rmap(text: &str) -> Result<RmapFile, String> {
         ));
     }
     if mappers.len() != n {
-        return Err(format!("mappers: says {n} but {} lines follow", mappers.len()));
+        return Err(format!(
+            "mappers: says {n} but {} lines follow",
+            mappers.len()
+        ));
     }
     Ok(RmapFile { header, mappers })
 }
@@ -81,11 +91,15 @@ pub fn pfn_of(src: &mut Source, pid: u32, addr: u64) -> Result<u64, RmapError> {
         )));
     }
     if e & (1 << 63) == 0 {
-        return Err(not("no page is present there (never touched, or unmapped)".into()));
+        return Err(not(
+            "no page is present there (never touched, or unmapped)".into()
+        ));
     }
     let pfn = e & ((1 << 55) - 1);
     if pfn == 0 {
-        return Err(not("present, but pagemap hides the pfn (reading pfns needs CAP_SYS_ADMIN)".into()));
+        return Err(not(
+            "present, but pagemap hides the pfn (reading pfns needs CAP_SYS_ADMIN)".into(),
+        ));
     }
     Ok(pfn)
 }

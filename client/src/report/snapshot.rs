@@ -82,7 +82,10 @@ fn d(a: u64, b: u64) -> Cell {
 pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
     let mut items: Vec<(&'static str, &'static str, String, Counters, Counters)> = Vec::new();
     let names = |m: &Machine| -> BTreeMap<String, Counters> {
-        group(m, f).into_iter().map(|n| (n.name, n.counters)).collect()
+        group(m, f)
+            .into_iter()
+            .map(|n| (n.name, n.counters))
+            .collect()
     };
     let procs = |m: &Machine| -> BTreeMap<String, Counters> {
         m.procs
@@ -91,12 +94,21 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
             .map(|p| (format!("{} [{}]", p.cmd, p.pid), p.rollup))
             .collect()
     };
-    for (by, ma, mb) in [("name", names(a), names(b)), ("process", procs(a), procs(b))] {
+    for (by, ma, mb) in [
+        ("name", names(a), names(b)),
+        ("process", procs(a), procs(b)),
+    ] {
         let keys: std::collections::BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
         for k in keys {
             let (ca, cb) = (ma.get(k), mb.get(k));
             if let Some(ch) = change(ca, cb) {
-                items.push((by, ch, k.clone(), ca.copied().unwrap_or_default(), cb.copied().unwrap_or_default()));
+                items.push((
+                    by,
+                    ch,
+                    k.clone(),
+                    ca.copied().unwrap_or_default(),
+                    cb.copied().unwrap_or_default(),
+                ));
             }
         }
     }
@@ -121,14 +133,54 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
             ])
         })
         .collect();
-    let ta: u64 = a.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.pss).sum();
-    let tb: u64 = b.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.pss).sum();
-    let ra: u64 = a.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.rss).sum();
-    let rb: u64 = b.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.rss).sum();
-    let ua: u64 = a.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.uss).sum();
-    let ub: u64 = b.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.uss).sum();
-    let sa: u64 = a.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.swap).sum();
-    let sb: u64 = b.procs.iter().filter(|p| f.keeps_pid(p.pid)).map(|p| p.rollup.swap).sum();
+    let ta: u64 = a
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.pss)
+        .sum();
+    let tb: u64 = b
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.pss)
+        .sum();
+    let ra: u64 = a
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.rss)
+        .sum();
+    let rb: u64 = b
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.rss)
+        .sum();
+    let ua: u64 = a
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.uss)
+        .sum();
+    let ub: u64 = b
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.uss)
+        .sum();
+    let sa: u64 = a
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.swap)
+        .sum();
+    let sb: u64 = b
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| p.rollup.swap)
+        .sum();
     Table {
         columns: vec![
             Column::new("by", "By", ColKind::Text),
