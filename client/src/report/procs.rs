@@ -1,0 +1,90 @@
+//! `anonmap procs`: one row per process (procrank's view), a TOTAL row, the RAM line from
+//! meminfo and the PSS check (sum of PSS over processes against AnonPages + Mapped).
+//!
+//! A process's numbers come from its smaps_rollup (PSS summed by the kernel in fixed point);
+//! with a filter that drops VMAs, from the sum of its kept VMAs instead.
+
+use super::{pss_check, ram_line, sort_by, total, Filter, SortKey};
+use crate::model::{Counters, Machine};
+use crate::table::{Cell, ColKind, Column, Row, Table};
+
+#[derive(Debug, Clone, Default)]
+pub struct ProcsOpts {
+    pub sort: SortKey,
+    pub reverse: bool,
+    pub filter: Filter,
+}
+
+fn cells(pid: Cell, vmas: u64, c: &Counters, cmd: String) -> Vec<Cell> {
+    vec![
+        pid,
+        vmas.into(),
+        c.vss.into(),
+        c.rss.into(),
+        c.pss.into(),
+        c.uss.into(),
+        c.swap.into(),
+        c.swap_pss.into(),
+        cmd.into(),
+    ]
+}
+
+pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
+    let f = &o.filter;
+    let mut rows: Vec<(u32, String, u64, Counters)> = m
+        .procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .map(|p| {
+            let kept: Vec<_> = p.vmas.iter().filter(|v| f.keeps(v)).collect();
+            let c = if f.selects_vmas() {
+                let mut c = Counters::default();
+                kept.iter().for_each(|v| c.add(&v.counters));
+                c
+            } else {
+                p.rollup
+            };
+            (p.pid, p.cmd.clone(), kept.len() as u64, c)
+        })
+        .filter(|r| !f.selects_vmas() || r.2 > 0)
+        .collect();
+    sort_by(&mut rows, o.sort, o.reverse, |r| (&r.3, &r.1));
+    let t = total(m, f);
+    let vmas = rows.iter().map(|r| r.2).sum();
+    let mut notes = Vec::new();
+    let mut json_extra = Vec::new();
+    if let Some(mem) = &m.mem {
+        notes.push(ram_line(mem));
+    }
+    if !f.selects_vmas() && f.pids.is_empty() {
+        let (lines, v) = pss_check(m);
+        notes.extend(lines);
+        json_extra.push(("pss_check".to_string(), v));
+    }
+    if let Some(mem) = &m.mem {
+        json_extra.push((
+            "meminfo".to_string(),
+            serde_json::to_value(mem).expect("meminfo"),
+        ));
+    }
+    Table {
+        columns: vec![
+            Column::new("pid", "PID", ColKind::Count),
+            Column::new("vmas", "VMAs", ColKind::Count),
+            Column::new("vss", "VSS", ColKind::Bytes),
+            Column::new("rss", "RSS", ColKind::Bytes),
+            Column::new("pss", "PSS", ColKind::Bytes),
+            Column::new("uss", "USS", ColKind::Bytes),
+            Column::new("swap", "Swap", ColKind::Bytes),
+            Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
+            Column::new("cmd", "Command", ColKind::Text),
+        ],
+        rows: rows
+            .into_iter()
+            .map(|(pid, cmd, vmas, c)| Row::new(cells(u64::from(pid).into(), vmas, &c, cmd)))
+            .collect(),
+        total: Some(Row::new(cells(Cell::Empty, vmas, &t, "TOTAL".into()))),
+        notes,
+        json_extra,
+    }
+}
