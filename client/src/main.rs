@@ -1,17 +1,31 @@
-//! `anonmap`: parses the command line and hands it to [`anonmap::app::execute`].
+//! `anonmap`: parses the command line and hands it to [`anonmap::app::execute`]. Errors are
+//! printed as one `anonmap: ...` line on stderr, exit code 1; `run`, `do`
+//! and `replay` exit 1 when a line failed.
+
+use std::io::Write;
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = anonmap::cli::Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match anonmap::app::execute(&cli, &mut out) {
-        Ok(()) => Ok(()),
+    let result = anonmap::app::execute(&cli, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(anonmap::app::AppError::LinesFailed(n)) => {
-            drop(out);
-            std::process::exit(if n > 0 { 1 } else { 0 })
+            if n > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
-        Err(e) => Err(anyhow::anyhow!(e)),
+        Err(e) => {
+            // The error's text already names its cause.
+            eprintln!("anonmap: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
