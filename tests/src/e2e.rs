@@ -70,8 +70,10 @@ impl Default for Options {
 /// The temporary directory a daemon runs in; shared by a daemon and its restart.
 #[derive(Debug)]
 pub struct Dirs {
-    /// Removed last, after every daemon using it is gone.
-    root: tempfile::TempDir,
+    /// Held for its Drop: removed last, after every daemon using it is gone.
+    _root: tempfile::TempDir,
+    /// `root`'s path, canonical (as the daemon and /proc/self/mountinfo spell it).
+    path: PathBuf,
 }
 
 impl Dirs {
@@ -82,11 +84,12 @@ impl Dirs {
             .tempdir()
             .expect("a temporary directory");
         std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        Arc::new(Dirs { root })
+        let path = root.path().canonicalize().unwrap();
+        Arc::new(Dirs { _root: root, path })
     }
 
     pub fn root(&self) -> &Path {
-        self.root.path()
+        &self.path
     }
 
     pub fn socket(&self) -> PathBuf {
