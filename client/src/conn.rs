@@ -6,11 +6,11 @@
 //! while this one reads the replies, so any number of lines can be in flight without either side
 //! blocking the other, and a bounded window limits how far the writer runs ahead.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Why talking to the daemon failed.
 #[derive(Debug, thiserror::Error)]
@@ -179,67 +179,114 @@ impl Conn {
         }
     }
 
-    /// Sends every `(tag, line)` of `lines` with up to `window` lines in flight, calling
-    /// `on_reply(tag, line, reply)` for each reply in order. When it returns `false`, no further
-    /// line is sent; the replies of lines already sent are still read and passed on. Returns how
-    /// many lines were sent.
+    /// Sends `lines` from a writer thread while this thread reads their replies, with at most
+    /// `window` lines sent and not yet answered. `on_reply` returning `false` stops the run: no
+    /// further line is sent, and the replies of the lines already sent are still read and
+    /// passed on. Returns how many lines were sent.
     pub fn pipeline<T: Send + 'static>(
         &mut self,
         lines: impl Iterator<Item = (T, String)> + Send + 'static,
         window: usize,
         on_reply: &mut OnReply<'_, T>,
     ) -> Result<usize, ConnError> {
-        let (tx, rx) = mpsc::sync_channel::<(T, String)>(window.max(1));
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_w = stop.clone();
+        let window = window.max(1);
+        let flow = Arc::new((
+            Mutex::new(Flow {
+                queue: VecDeque::new(),
+                in_flight: 0,
+                stop: false,
+                done: false,
+            }),
+            Condvar::new(),
+        ));
+        let flow_w = Arc::clone(&flow);
         let mut w = self.writer.try_clone()?;
         let writer = std::thread::spawn(move || -> io::Result<usize> {
+            let (lock, cv) = &*flow_w;
             let mut sent = 0;
             let mut out = io::BufWriter::new(&mut w);
-            for (tag, line) in lines {
-                if stop_w.load(Ordering::Relaxed) {
-                    break;
-                }
-                let text = format!("{line}\n");
-                // Queue first: this blocks once `window` lines are in flight, and then the
-                // buffered lines must reach the daemon so that replies keep coming.
-                match tx.try_send((tag, line)) {
-                    Ok(()) => {}
-                    Err(mpsc::TrySendError::Full(item)) => {
+            let run = || -> io::Result<()> {
+                for (tag, line) in lines {
+                    let mut f = lock.lock().expect("flow lock");
+                    if f.in_flight >= window && !f.stop {
+                        // The daemon must see the buffered lines before their replies come.
+                        drop(f);
                         out.flush()?;
-                        if tx.send(item).is_err() {
-                            break;
+                        f = lock.lock().expect("flow lock");
+                        while f.in_flight >= window && !f.stop {
+                            f = cv.wait(f).expect("flow lock");
                         }
                     }
-                    Err(mpsc::TrySendError::Disconnected(_)) => break,
-                }
-                out.write_all(text.as_bytes())?;
-                sent += 1;
-            }
-            out.flush()?;
-            Ok(sent)
-        });
-        let mut result = Ok(());
-        for (tag, line) in rx.iter() {
-            match read_reply(&mut self.reader, has_body(&line)) {
-                Ok(reply) => {
-                    if !on_reply(&tag, &line, reply) {
-                        stop.store(true, Ordering::Relaxed);
+                    if f.stop {
+                        break;
                     }
+                    f.in_flight += 1;
+                    f.queue.push_back((tag, line.clone()));
+                    cv.notify_all();
+                    drop(f);
+                    out.write_all(line.as_bytes())?;
+                    out.write_all(b"\n")?;
+                    sent += 1;
                 }
+                out.flush()
+            };
+            let result = run();
+            let mut f = lock.lock().expect("flow lock");
+            f.done = true;
+            cv.notify_all();
+            result.map(|()| sent)
+        });
+        let (lock, cv) = &*flow;
+        let mut result = Ok(());
+        loop {
+            let next = {
+                let mut f = lock.lock().expect("flow lock");
+                loop {
+                    if let Some(item) = f.queue.pop_front() {
+                        break Some(item);
+                    }
+                    if f.done {
+                        break None;
+                    }
+                    f = cv.wait(f).expect("flow lock");
+                }
+            };
+            let Some((tag, line)) = next else { break };
+            let reply = read_reply(&mut self.reader, has_body(&line));
+            let keep = match reply {
+                Ok(reply) => on_reply(&tag, &line, reply),
                 Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
                     result = Err(e);
-                    break;
+                    false
                 }
+            };
+            let mut f = lock.lock().expect("flow lock");
+            f.in_flight -= 1;
+            f.stop |= !keep;
+            cv.notify_all();
+            if result.is_err() {
+                break;
             }
         }
-        drop(rx);
         let sent = writer
             .join()
             .map_err(|_| ConnError::BadReply("writer thread panicked".into()))??;
         result.map(|()| sent)
     }
+}
+
+/// What the pipeline's writer thread and reader share.
+#[derive(Debug)]
+struct Flow<T> {
+    /// Lines handed to the writer and not yet answered, oldest first, with their tags. A line
+    /// is queued before it is written, so the reader may wait on a reply briefly.
+    queue: VecDeque<(T, String)>,
+    /// Lines sent (or being sent) and not yet answered. Invariant: at most the window.
+    in_flight: usize,
+    /// No more lines may be sent (an `on_reply` said stop, or reading failed).
+    stop: bool,
+    /// The writer has finished; once `queue` is empty no reply is outstanding.
+    done: bool,
 }
 
 #[cfg(test)]
@@ -315,5 +362,51 @@ mod tests {
         ));
         drop(c);
         server.join().unwrap();
+    }
+
+    /// With a window of 1 a stop is exact: the fake daemon fails line 3, and no line after it
+    /// reaches the daemon. With a window of 4 at most 3 more lines were in flight, and their
+    /// replies are still read.
+    #[test]
+    fn a_stop_sends_no_line_beyond_the_window() {
+        for (window, max_sent) in [(1usize, 3usize), (4, 6)] {
+            let (a, b) = UnixStream::pair().unwrap();
+            let server = std::thread::spawn(move || {
+                let mut r = BufReader::new(b.try_clone().unwrap());
+                let mut w = b;
+                let mut line = String::new();
+                let mut seen = 0;
+                while r.read_line(&mut line).unwrap() > 0 {
+                    seen += 1;
+                    let reply = if seen == 3 { "err EINVAL no\n" } else { "ok\n" };
+                    w.write_all(reply.as_bytes()).unwrap();
+                    line.clear();
+                }
+                seen
+            });
+            let mut c = Conn {
+                writer: a.try_clone().unwrap(),
+                reader: BufReader::new(a),
+            };
+            let lines = (0..100).map(|i| (i, format!("touch pid=1 n={i}")));
+            let mut replies = 0;
+            let sent = c
+                .pipeline(lines, window, &mut |_: &i32, _l, r| {
+                    replies += 1;
+                    !matches!(r, Reply::Err { .. })
+                })
+                .unwrap();
+            drop(c);
+            let seen = server.join().unwrap();
+            assert_eq!(seen, sent, "window {window}");
+            assert_eq!(
+                replies, sent,
+                "window {window}: every sent line's reply is read"
+            );
+            assert!(
+                sent >= 3 && sent <= max_sent,
+                "window {window}: {sent} lines sent"
+            );
+        }
     }
 }

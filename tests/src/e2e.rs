@@ -25,16 +25,26 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// The `anonmapd` binary next to the test executable (`target/<profile>/anonmapd`; the test is
 /// `target/<profile>/deps/<test>`).
 pub fn daemon_binary() -> PathBuf {
+    workspace_binary("anonmapd", "anonmap-daemon")
+}
+
+/// The `anonmap` client binary, found the same way.
+pub fn client_binary() -> PathBuf {
+    workspace_binary("anonmap", "anonmap")
+}
+
+/// The workspace binary `name` of package `package`, next to the test executable.
+fn workspace_binary(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test executable lives in target/<profile>/deps");
-    let bin = profile_dir.join("anonmapd");
+    let bin = profile_dir.join(name);
     assert!(
         bin.is_file(),
         "{} is missing: run `cargo test --workspace` (which builds it) or \
-         `cargo build -p anonmap-daemon --bin anonmapd` first",
+         `cargo build -p {package} --bin {name}` first",
         bin.display()
     );
     bin
