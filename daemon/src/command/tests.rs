@@ -470,11 +470,11 @@ fn malformed_lines_are_einval_naming_the_culprit() {
         ("spawn bare=1", "spawn: bare is a flag and takes no value"),
         ("spawn pid=1 brk", "spawn: key brk= needs a value"),
         ("spawn brk=heap", "spawn: invalid brk=: number \"heap\""),
-        ("spawn brk=heap+4K", "spawn: invalid brk=: number \"heap+4K\""),
         (
-            "spawn brk=0x1000 brk=0x2000",
-            "spawn: key brk= given twice",
+            "spawn brk=heap+4K",
+            "spawn: invalid brk=: number \"heap+4K\"",
         ),
+        ("spawn brk=0x1000 brk=0x2000", "spawn: key brk= given twice"),
         ("exit pid", "exit: key pid= needs a value"),
         ("exit pid=1 bare", "exit: unknown flag \"bare\""),
         (
