@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::frames::{Mapping, ZERO_PFN};
 use super::pagetable::{PageTable, Pte};
-use super::types::{vpn, Pid, VmaId, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE};
+use super::types::{page_aligned, vpn, Pid, VmaId, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE};
 use super::vma::{vm_class, VmClass, Vma, VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_MAYEXEC};
 use super::vma::{VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WIPEONFORK, VM_WRITE};
 use super::Machine;
@@ -172,7 +172,7 @@ impl Machine {
         bare: bool,
     ) -> Result<Pid, Error> {
         let start_brk = start_brk.unwrap_or(DEFAULT_START_BRK);
-        if start_brk % PAGE_SIZE != 0 {
+        if !page_aligned(start_brk) {
             return Err(crate::err!(
                 EINVAL,
                 "spawn: brk={start_brk:#x} is not page aligned"
