@@ -12,7 +12,7 @@ use crate::cli::{default_paths, Cli, Command, ReportArgs};
 use crate::conn::{Conn, ConnError};
 use crate::model::Kind;
 use crate::report::{self, Filter};
-use crate::run::{probe_start_brk, run_lines, script_lines};
+use crate::run::{run_lines, script_lines};
 use crate::source::{Source, SourceError};
 use crate::strace;
 use crate::table::{Format, Table};
@@ -202,15 +202,10 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
             } else {
                 Some(Conn::connect(&socket_path(cli))?)
             };
-            let sim_start_brk = match conn.as_mut() {
-                Some(c) => probe_start_brk(c)?,
-                None => 0x5555_5555_9000,
-            };
             let t = strace::translate(
                 &text,
                 strace::Options {
                     base_pid: *base_pid,
-                    sim_start_brk,
                 },
             );
             let origin = path.display().to_string();

@@ -133,23 +133,6 @@ pub fn run_lines(
     Ok(s)
 }
 
-/// Asks the daemon where a new process's heap starts: spawns a throwaway process, reads its
-/// break with `brk`, and lets it exit.
-pub fn probe_start_brk(conn: &mut Conn) -> Result<u64, ConnError> {
-    let r = conn.request("spawn comm=anonmap-probe")?.into_result()?;
-    let pid = r
-        .get("pid")
-        .ok_or_else(|| ConnError::BadReply("spawn gave no pid".into()))?
-        .to_string();
-    let b = conn.request(&format!("brk pid={pid}"))?.into_result();
-    conn.request(&format!("exit pid={pid}"))?.into_result()?;
-    let b = b?;
-    let a = b
-        .get("addr")
-        .ok_or_else(|| ConnError::BadReply("brk gave no addr".into()))?;
-    parse_u64(a).ok_or_else(|| ConnError::BadReply(format!("brk addr {a}")))
-}
-
 pub fn parse_u64(s: &str) -> Option<u64> {
     match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16).ok(),

@@ -15,29 +15,34 @@
 //! # Mapping
 //! | strace | command |
 //! |---|---|
-//! | first line of a pid not created by a traced fork | `spawn pid=S bare` (`comm=` from execve) |
-//! | `execve(...) = 0` | `exit` of the old image, then `spawn pid=S comm=BASENAME bare` |
+//! | first line of a pid not created by a traced fork | `spawn pid=S bare [brk=B]` (`comm=` from execve) |
+//! | `execve(...) = 0` | `exit` of the old image, then `spawn pid=S comm=BASENAME bare [brk=B]` |
 //! | `mmap(A, L, P, F, FD, O) = R` | `mmap pid=S addr=R len=L prot=P flags=...,fixed [file=PATH offset=O]` |
 //! | `munmap`, `mprotect`, `madvise` | the same verb (advice: dontneed, dontfork, dofork, wipeonfork, keeponfork, dontdump, dodump) |
 //! | `mremap(A, OL, NL, F[, NA]) = R` | `mremap ... flags=maymove,fixed new_addr=R` when R moved, else in place |
-//! | `brk(A) = R` | `brk pid=S addr=R'`, see below |
+//! | `brk(A) = R` | `brk pid=S addr=R` (nothing for `brk(NULL)`); see below for `brk=B` |
 //! | `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, A, L, "N")` | `name pid=S addr=A len=L name="N"` (`NULL`: `clear`) |
 //! | `clone`/`clone3` without CLONE_VM, `fork`, `vfork` | `fork pid=S child=C` (vfork is replayed as fork) |
 //! | `clone` with CLONE_VM (a thread) | the new tid is mapped to the same process |
 //! | `exit_group`, the leader's `+++ exited` | `exit pid=S` |
 //!
 //! Traced pids are mapped to simulated pids `base, base+1, ...` in order of appearance.
-//! **brk:** the simulator starts every heap at a fixed `start_brk` while the traced heap starts
-//! at a randomised address, so brk addresses are shifted by (simulated start_brk − the traced
-//! initial break, the return of the process's first brk call); `[heap]` therefore lies at the
-//! simulator's address, and every other mapping at the traced one.
+//! **brk:** the traced heap starts at a randomised address, the traced initial break B: the
+//! return of the image's first brk call (normally ld.so's `brk(NULL)`). The spawn of an image
+//! is emitted before that call is seen, so when it is, the already emitted spawn line (the
+//! translation is a list, applied only after it is complete) gets ` brk=B`, the simulated
+//! process's `start_brk`; brk calls are then replayed at the traced addresses, and `[heap]`
+//! lies where the traced process had it. A forked child shares its parent's image (fork copies
+//! the mm): the first brk of either patches the image's spawn line, once. An image that never
+//! calls brk keeps the simulator's default heap base. (A first return that is not page aligned,
+//! which an initial break never is, is rounded down to a page.)
 //!
 //! Lines that have no memory effect (`wait4`, `kill`, `exit`, `arch_prctl`, `set_tid_address`,
 //! other `prctl`s, signals) are counted as *ignored*; anything else this module cannot replay
 //! (an unknown syscall, an unknown flag or advice, an mmap of an fd with no `-y` path, a name
 //! strace cut short) is counted as *unsupported*; both are listed in the summary, never dropped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::conn::quote;
 
@@ -466,8 +471,6 @@ fn page_up(v: u64) -> u64 {
 pub struct Options {
     /// The first simulated pid.
     pub base_pid: u32,
-    /// The simulator's start_brk of a new process (the daemon's `brk pid=N` right after spawn).
-    pub sim_start_brk: u64,
 }
 
 #[derive(Debug, Default)]
@@ -475,8 +478,10 @@ struct ProcState {
     sim: u32,
     spawned: bool,
     exited: bool,
-    /// traced initial break (first brk return) -> shift to the simulator's.
-    brk_delta: Option<i128>,
+    /// Index in `Translation::commands` of the spawn line of this process's image, until the
+    /// image's initial break is known (its first brk return) and written into that line as
+    /// `brk=`. A forked child carries its parent's: they share the image.
+    spawn_at: Option<usize>,
     /// Every range the trace mapped in this image (never shrunk: a superset of what is mapped).
     /// A munmap/mprotect/madvise/name that touches none of it acts on a mapping the kernel made
     /// at execve (the executable, ld.so, vdso, stack), which the simulator does not have.
@@ -484,8 +489,9 @@ struct ProcState {
 }
 
 struct Tr {
-    o: Options,
     out: Translation,
+    /// Spawn lines (indices in `out.commands`) already given their `brk=`.
+    brk_set: HashSet<usize>,
     /// traced tid -> traced thread-group leader
     tgid: HashMap<u32, u32>,
     procs: HashMap<u32, ProcState>,
@@ -522,11 +528,30 @@ impl Tr {
         if !st.spawned {
             st.spawned = true;
             st.exited = false;
+            st.spawn_at = Some(self.out.commands.len());
             self.out
                 .commands
                 .push((line, format!("spawn pid={sim} bare")));
         }
         sim
+    }
+
+    /// Gives the spawn line of `tid`'s image `brk=` the traced initial break `initial`, if
+    /// that line has none yet (the first brk return of the image, in any of its processes).
+    fn set_start_brk(&mut self, tid: u32, initial: u64) {
+        let tg = self.leader(tid);
+        let Some(st) = self.procs.get_mut(&tg) else {
+            return;
+        };
+        let Some(at) = st.spawn_at.take() else {
+            return;
+        };
+        if self.brk_set.insert(at) {
+            let start = initial / PAGE * PAGE;
+            self.out.commands[at]
+                .1
+                .push_str(&format!(" brk={start:#x}"));
+        }
     }
 
     fn add_range(&mut self, tid: u32, start: u64, len: u64) {
@@ -634,7 +659,7 @@ impl Tr {
                 let st = self.procs.get_mut(&tg).expect("made");
                 st.spawned = true;
                 st.exited = false;
-                st.brk_delta = None;
+                st.spawn_at = Some(self.out.commands.len());
                 st.ranges.clear();
                 let comm = if comm.is_empty() {
                     String::new()
@@ -717,15 +742,10 @@ impl Tr {
             "brk" => {
                 let sim = self.ensure(c.line, c.pid);
                 let r = retv.ok_or("brk return value is not an address")?;
-                let tg = self.leader(c.pid);
-                let st = self.procs.get_mut(&tg).expect("ensured");
-                let delta = *st
-                    .brk_delta
-                    .get_or_insert(self.o.sim_start_brk as i128 - r as i128);
                 let want = self.arg(c, 0)?;
+                self.set_start_brk(c.pid, r);
                 if want != 0 {
-                    let a = (r as i128 + delta) as u64;
-                    self.emit(c.line, format!("brk pid={sim} addr={a:#x}"));
+                    self.emit(c.line, format!("brk pid={sim} addr={r:#x}"));
                 }
             }
             "prctl" => {
@@ -780,11 +800,11 @@ impl Tr {
                 let sim = self.ensure(c.line, c.pid);
                 self.tgid.insert(child, child);
                 let csim = self.sim_of(child);
-                let parent_delta = self.procs[&tg].brk_delta;
+                let parent_spawn = self.procs[&tg].spawn_at;
                 let parent_ranges = self.procs[&tg].ranges.clone();
                 let st = self.procs.get_mut(&child).expect("made");
                 st.spawned = true;
-                st.brk_delta = parent_delta;
+                st.spawn_at = parent_spawn;
                 st.ranges = parent_ranges;
                 self.emit(c.line, format!("fork pid={sim} child={csim}"));
             }
@@ -818,8 +838,8 @@ fn is_set_vma(c: &Call) -> bool {
 pub fn translate(text: &str, o: Options) -> Translation {
     let (events, bad) = parse_trace(text);
     let mut t = Tr {
-        o,
         out: Translation::default(),
+        brk_set: HashSet::new(),
         tgid: HashMap::new(),
         procs: HashMap::new(),
         next: o.base_pid,
@@ -872,10 +892,7 @@ pub fn translate(text: &str, o: Options) -> Translation {
 mod tests {
     use super::*;
 
-    const O: Options = Options {
-        base_pid: 500,
-        sim_start_brk: 0x5555_5555_9000,
-    };
+    const O: Options = Options { base_pid: 500 };
 
     fn cmds(text: &str) -> Vec<String> {
         let t = translate(text, O);
@@ -967,8 +984,8 @@ mod tests {
         assert_eq!(
             c,
             [
-                "spawn pid=500 bare",
-                "brk pid=500 addr=0x55555557a000",
+                "spawn pid=500 bare brk=0x5600aa000000",
+                "brk pid=500 addr=0x5600aa021000",
                 "mmap pid=500 addr=0x7f0000000000 len=0x10000 prot=--- flags=private,anonymous,noreserve,fixed",
                 "mprotect pid=500 addr=0x7f0000000000 len=0x1000 prot=rw-",
                 "name pid=500 addr=0x7f0000000000 len=0x1000 name=\" glibc: malloc \\\"x\\\"\"",
@@ -981,6 +998,43 @@ mod tests {
         let t = translate("7 prctl(PR_SET_NAME, \"worker\") = 0\n7 munmap(0x1000, 4096) = -1 EINVAL (Invalid argument)\n", O);
         assert_eq!(t.ignored.get("prctl"), Some(&1));
         assert_eq!(t.failed.get("munmap"), Some(&1));
+    }
+
+    #[test]
+    fn the_first_brk_of_an_image_sets_its_spawn_brk_once() {
+        let c = cmds(
+            "20 execve(\"/usr/bin/app\", [\"app\"], 0x7ffd /* 3 vars */) = 0\n\
+             20 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n\
+             20 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 21\n\
+             21 brk(NULL) = 0x5611f0a3c000\n\
+             21 brk(0x5611f0a5d000) = 0x5611f0a5d000\n\
+             20 brk(NULL) = 0x5611f0a3c000\n\
+             20 brk(0x5611f0a4d000) = 0x5611f0a4d000\n\
+             21 execve(\"/bin/sh\", [\"sh\"], 0x7ffd /* 3 vars */) = 0\n\
+             21 brk(NULL) = 0x563a12345000\n\
+             21 brk(0x563a12366000) = 0x563a12366000\n\
+             21 exit_group(0) = ?\n\
+             21 +++ exited with 0 +++\n\
+             22 brk(NULL) = 0x55d000001000\n",
+        );
+        assert_eq!(
+            c,
+            [
+                // the child's first brk patched the image's spawn, which precedes the fork
+                "spawn pid=500 comm=app bare brk=0x5611f0a3c000",
+                "mmap pid=500 addr=0x7f0000000000 len=0x1000 prot=rw- flags=private,anonymous,fixed",
+                "fork pid=500 child=501",
+                "brk pid=501 addr=0x5611f0a5d000",
+                "brk pid=500 addr=0x5611f0a4d000",
+                "exit pid=501",
+                // a new image: its own initial break
+                "spawn pid=501 comm=sh bare brk=0x563a12345000",
+                "brk pid=501 addr=0x563a12366000",
+                "exit pid=501",
+                // a process first seen at its brk(NULL)
+                "spawn pid=502 bare brk=0x55d000001000",
+            ]
+        );
     }
 
     #[test]

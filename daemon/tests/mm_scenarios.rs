@@ -399,6 +399,90 @@ fn brk_and_heap() {
     assert_eq!(s.ok("brk pid=1"), sb + 2 * P);
 }
 
+/// `spawn brk=ADDR` puts the heap base there: the first `brk` returns it, growth makes the
+/// `[heap]` VMA at it (and nothing is labelled `[heap]` at the default base), a fork inherits
+/// it, and a bare process takes it too.
+#[test]
+fn spawn_brk_sets_the_heap_base() {
+    const DEFAULT: u64 = 0x5555_5555_9000;
+    const SB: u64 = 0x5563_6727_1000;
+    let mut s = Sim::new();
+    s.ok(&format!("spawn pid=1 comm=tracee brk={SB:#x}"));
+    assert_eq!(s.ok("brk pid=1"), SB);
+    assert!(!s.maps(1).contains("[heap]"));
+    // an anonymous map at the default base is not the heap
+    s.ok(&format!(
+        "mmap pid=1 addr={DEFAULT:#x} len=4K prot=rw- flags=private,anonymous,fixed"
+    ));
+    assert_eq!(
+        s.ok(&format!("brk pid=1 addr={:#x}", SB + 0x10000)),
+        SB + 0x10000
+    );
+    assert_eq!(
+        s.layout(1)[..2],
+        [
+            line(DEFAULT, DEFAULT + P, "rw-p", ""),
+            line(SB, SB + 0x10000, "rw-p", "[heap]"),
+        ]
+    );
+    assert_eq!(s.status(1).vm_data_kb, 4 + 64);
+    // below the given base: refused, the current break comes back
+    assert_eq!(s.ok(&format!("brk pid=1 addr={:#x}", SB - P)), SB + 0x10000);
+    // shrink back to the base: the heap VMA goes
+    assert_eq!(s.ok(&format!("brk pid=1 addr={SB:#x}")), SB);
+    assert!(!s.maps(1).contains("[heap]"));
+    s.ok(&format!("brk pid=1 addr={:#x}", SB + 3 * P));
+    // the child inherits the base and the heap
+    s.ok("fork pid=1 child=2");
+    assert_eq!(s.ok("brk pid=2"), SB + 3 * P);
+    assert!(s
+        .layout(2)
+        .contains(&line(SB, SB + 3 * P, "rw-p", "[heap]")));
+    // a bare process with a low base (the lowest page allowed)
+    s.ok("spawn pid=3 bare brk=64K");
+    assert_eq!(s.ok("brk pid=3"), 0x10000);
+    s.ok("brk pid=3 addr=0x12000");
+    assert_eq!(s.layout(3), ["00010000-00012000 rw-p [heap]"]);
+    // the canonical default, given explicitly, is the same layout
+    s.ok(&format!("spawn pid=4 brk={DEFAULT:#x}"));
+    s.ok("spawn pid=5");
+    assert_eq!(s.ok("brk pid=4"), s.ok("brk pid=5"));
+}
+
+/// `spawn brk=` that is not page aligned, below MMAP_MIN_ADDR or not below TASK_SIZE is
+/// EINVAL naming the value, and nothing is created (the pid stays free).
+#[test]
+fn spawn_brk_out_of_range_is_einval() {
+    let mut s = Sim::new();
+    for (value, why) in [
+        ("0x556367271001", "not page aligned"),
+        ("0x800", "not page aligned"),
+        ("0", "outside user space"),
+        ("0xf000", "outside user space"),
+        ("0x7ffffffff000", "outside user space"),
+        ("0x800000000000", "outside user space"),
+        ("0xfffffffffffff000", "outside user space"),
+    ] {
+        let line = format!("spawn pid=9 bare brk={value}");
+        let e = s.run(&line).unwrap_err();
+        assert_eq!(e.errno, Errno::EINVAL, "{line}");
+        assert!(
+            e.message.contains(&format!("brk={value}")) && e.message.contains(why),
+            "{line}: {e}"
+        );
+        assert!(s.m.pids().is_empty(), "{line}: created a process");
+    }
+    // the highest page below TASK_SIZE is accepted; the pid was never taken
+    s.ok(&format!("spawn pid=9 bare brk={:#x}", TASK_SIZE - P));
+    assert_eq!(s.ok("brk pid=9"), TASK_SIZE - P);
+    // growth past TASK_SIZE is refused as brk refuses it
+    assert_eq!(s.ok(&format!("brk pid=9 addr={TASK_SIZE:#x}")), TASK_SIZE);
+    assert_eq!(
+        s.ok(&format!("brk pid=9 addr={:#x}", TASK_SIZE + P)),
+        TASK_SIZE
+    );
+}
+
 /// The `[stack]` VMA of a spawned process as `(start, end)`.
 fn stack(s: &Sim, pid: u32) -> (u64, u64) {
     let l = s

@@ -6,24 +6,19 @@
 //!
 //! The translation must have no unsupported line, every command must apply to the simulator,
 //! and the replayed process must have the traced anonymous and file mappings at the traced
-//! addresses (checked before its final exit).
+//! addresses, and its `[heap]` at the traced break (checked before its final exit).
 
 use anonmap::strace::{translate, Options};
 use anonmap_daemon::command::{parse_line, Labels};
 use anonmap_daemon::mm::{Machine, MachineConfig};
 
 const TRACE: &str = include_str!("../../client/tests/fixtures/tracee.strace");
-const START_BRK: u64 = 0x5555_5555_9000;
+/// The traced initial break: the main process's first `brk(NULL) = 0x556367271000`.
+const TRACED_BRK: u64 = 0x5563_6727_1000;
 
 #[test]
 fn real_capture_replays_at_the_traced_addresses() {
-    let t = translate(
-        TRACE,
-        Options {
-            base_pid: 20000,
-            sim_start_brk: START_BRK,
-        },
-    );
+    let t = translate(TRACE, Options { base_pid: 20000 });
     assert!(t.unsupported.is_empty(), "{}", t.summary());
     assert_eq!(t.pids.get(&8841), Some(&20000));
     assert_eq!(t.pids.get(&8842), Some(&20001));
@@ -35,6 +30,21 @@ fn real_capture_replays_at_the_traced_addresses() {
         t.summary()
     );
 
+    // the spawn of the exec'd image carries the traced initial break as its start_brk
+    assert!(
+        t.commands
+            .iter()
+            .any(|(_, l)| l == &format!("spawn pid=20000 comm=tracee bare brk={TRACED_BRK:#x}")),
+        "{:#?}",
+        t.commands
+    );
+    assert_eq!(
+        t.commands
+            .iter()
+            .filter(|(_, l)| l.starts_with("spawn"))
+            .count(),
+        1
+    );
     let mut m = Machine::new(MachineConfig::default());
     let last = t.commands.len() - 1;
     assert_eq!(t.commands[last].1, "exit pid=20000");
@@ -106,8 +116,8 @@ fn real_capture_replays_at_the_traced_addresses() {
             Some("/usr/lib/x86_64-linux-gnu/libc.so.6"),
         ),
         (0x7f9ab2597000, 0x7f9ab2598000, 1, Some("/etc/hostname")),
-        // the heap, grown by 64 KiB from the simulator's start_brk
-        (START_BRK, START_BRK + 0x10000, 3, Some("[heap]")),
+        // the heap at the traced address, grown by 64 KiB from the traced initial break
+        (TRACED_BRK, TRACED_BRK + 0x10000, 3, Some("[heap]")),
     ];
     for &(s, e, prot, label) in want {
         let v = find(s);

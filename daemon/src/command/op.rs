@@ -109,12 +109,17 @@ pub enum Access {
 /// One line of the command language. Field names follow the line's keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op<A = u64> {
-    /// `spawn [pid=N] [comm=NAME] [uid=U] [bare]`. `uid` records who owns the process (the
-    /// server fills it from the peer's credentials; absent means root).
+    /// `spawn [pid=N] [comm=NAME] [uid=U] [brk=ADDR] [bare]`. `uid` records who owns the
+    /// process (the server fills it from the peer's credentials; absent means root).
+    /// `start_brk` (`brk=`, a plain number, not a label) is where the heap starts: the new
+    /// process's `start_brk` and initial break; absent means the default layout's
+    /// (`DEFAULT_START_BRK`). The simulator refuses one that is not page aligned or not in
+    /// `[MMAP_MIN_ADDR, TASK_SIZE)` with EINVAL.
     Spawn {
         pid: Option<u32>,
         comm: Option<String>,
         uid: Option<u32>,
+        start_brk: Option<u64>,
         bare: bool,
     },
     /// `exit pid=N`

@@ -101,7 +101,7 @@ struct Command {
 const COMMANDS: [Command; 14] = [
     Command {
         verb: "spawn",
-        keys: &["pid", "comm", "uid"],
+        keys: &["pid", "comm", "uid", "brk"],
         flags: &["bare"],
         build: spawn,
     },
@@ -297,6 +297,7 @@ fn spawn(a: &Args) -> Result<Op<Addr>, Error> {
         pid: a.opt("pid", parse_u32)?,
         comm: a.string("comm"),
         uid: a.opt("uid", parse_u32)?,
+        start_brk: a.opt("brk", parse_number)?,
         bare: a.flag("bare"),
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Canonical form:
 //! - the command word, then its keys in a fixed order (each optional key only when present):
-//!   - `spawn pid comm uid bare`
+//!   - `spawn pid comm uid brk bare`
 //!   - `exit pid`
 //!   - `fork pid child`
 //!   - `mmap pid addr len prot flags file offset as`
@@ -156,6 +156,7 @@ impl<A: FmtAddr> fmt::Display for Op<A> {
                 pid,
                 comm,
                 uid,
+                start_brk,
                 bare,
             } => {
                 if let Some(pid) = pid {
@@ -166,6 +167,9 @@ impl<A: FmtAddr> fmt::Display for Op<A> {
                 }
                 if let Some(uid) = uid {
                     value(f, "uid", uid)?;
+                }
+                if let Some(start_brk) = start_brk {
+                    hex(f, "brk", *start_brk)?;
                 }
                 flag(f, "bare", *bare)
             }

@@ -75,12 +75,14 @@ fn op<A: Clone + std::fmt::Debug + 'static>(
             proptest::option::of(pid()),
             proptest::option::of(text()),
             proptest::option::of(pid()),
+            proptest::option::of(number()),
             any::<bool>()
         )
-            .prop_map(|(pid, comm, uid, bare)| Op::Spawn {
+            .prop_map(|(pid, comm, uid, start_brk, bare)| Op::Spawn {
                 pid,
                 comm,
                 uid,
+                start_brk,
                 bare
             }),
         pid().prop_map(|pid| Op::Exit { pid }),
@@ -179,6 +181,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         proptest::sample::select(vec![
             "pid=1",
             "bare",
+            "brk=0x1000",
             "clear",
             "addr=heap+4K",
             "len=4K",

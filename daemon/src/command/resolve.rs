@@ -74,11 +74,13 @@ impl<A> Op<A> {
                 pid,
                 comm,
                 uid,
+                start_brk,
                 bare,
             } => Op::Spawn {
                 pid,
                 comm,
                 uid,
+                start_brk,
                 bare,
             },
             Op::Exit { pid } => Op::Exit { pid },

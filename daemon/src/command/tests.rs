@@ -51,6 +51,7 @@ touch pid=101 addr=heap+4M len=1M access=write
             pid: Some(100),
             comm: Some("zygote".into()),
             uid: None,
+            start_brk: None,
             bare: false,
         },
         Op::Mmap {
@@ -112,6 +113,7 @@ fn the_table_forms_parse() {
                 pid: Some(7),
                 comm: Some("init".into()),
                 uid: None,
+                start_brk: None,
                 bare: true,
             },
         ),
@@ -121,6 +123,7 @@ fn the_table_forms_parse() {
                 pid: Some(1),
                 comm: None,
                 uid: None,
+                start_brk: None,
                 bare: false,
             },
         ),
@@ -130,6 +133,7 @@ fn the_table_forms_parse() {
                 pid: None,
                 comm: Some("my app".into()),
                 uid: None,
+                start_brk: None,
                 bare: false,
             },
         ),
@@ -139,6 +143,7 @@ fn the_table_forms_parse() {
                 pid: None,
                 comm: None,
                 uid: None,
+                start_brk: None,
                 bare: false,
             },
         ),
@@ -148,7 +153,38 @@ fn the_table_forms_parse() {
                 pid: Some(16),
                 comm: None,
                 uid: Some(1000),
+                start_brk: None,
                 bare: true,
+            },
+        ),
+        (
+            "spawn pid=9 comm=app bare brk=0x556367271000",
+            Op::Spawn {
+                pid: Some(9),
+                comm: Some("app".into()),
+                uid: None,
+                start_brk: Some(0x5563_6727_1000),
+                bare: true,
+            },
+        ),
+        (
+            "spawn brk=64M",
+            Op::Spawn {
+                pid: None,
+                comm: None,
+                uid: None,
+                start_brk: Some(64 << 20),
+                bare: false,
+            },
+        ),
+        (
+            "spawn brk=4096 uid=3",
+            Op::Spawn {
+                pid: None,
+                comm: None,
+                uid: Some(3),
+                start_brk: Some(4096),
+                bare: false,
             },
         ),
         ("exit pid=12", Op::Exit { pid: 12 }),
@@ -432,6 +468,13 @@ fn malformed_lines_are_einval_naming_the_culprit() {
         // flags and key/flag confusion
         ("spawn pid=1 bare bare", "spawn: flag bare given twice"),
         ("spawn bare=1", "spawn: bare is a flag and takes no value"),
+        ("spawn pid=1 brk", "spawn: key brk= needs a value"),
+        ("spawn brk=heap", "spawn: invalid brk=: number \"heap\""),
+        (
+            "spawn brk=heap+4K",
+            "spawn: invalid brk=: number \"heap+4K\"",
+        ),
+        ("spawn brk=0x1000 brk=0x2000", "spawn: key brk= given twice"),
         ("exit pid", "exit: key pid= needs a value"),
         ("exit pid=1 bare", "exit: unknown flag \"bare\""),
         (
@@ -556,6 +599,8 @@ fn canonical_printing() {
     );
     let op = parse("spawn bare uid=5 comm=\"a\\\\b\" pid=1");
     assert_eq!(op.to_string(), "spawn pid=1 comm=\"a\\\\b\" uid=5 bare");
+    let op = parse("spawn bare brk=1M comm=x pid=2 uid=0");
+    assert_eq!(op.to_string(), "spawn pid=2 comm=x uid=0 brk=0x100000 bare");
     let op = parse("name clear len=1 addr=x+0 pid=2");
     assert_eq!(op.to_string(), "name pid=2 addr=x len=0x1 clear");
     let op = parse("name name=\"\" len=1 addr=x pid=2");

@@ -156,9 +156,10 @@ impl Machine {
                 pid,
                 comm,
                 uid,
+                start_brk,
                 bare,
             } => self
-                .spawn(*pid, comm.as_deref(), uid.unwrap_or(0), *bare)
+                .spawn(*pid, comm.as_deref(), uid.unwrap_or(0), *start_brk, *bare)
                 .map(Outcome::Pid),
             Op::Exit { pid } => self.exit(*pid).map(|()| Outcome::Done),
             Op::Fork { pid, child } => self.fork(*pid, *child).map(Outcome::Pid),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::frames::{Mapping, ZERO_PFN};
 use super::pagetable::{PageTable, Pte};
-use super::types::{vpn, Pid, VmaId, PAGE_SIZE, TASK_SIZE};
+use super::types::{page_aligned, vpn, Pid, VmaId, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE};
 use super::vma::{vm_class, VmClass, Vma, VM_ACCOUNT, VM_DONTCOPY, VM_GROWSDOWN, VM_MAYEXEC};
 use super::vma::{VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WIPEONFORK, VM_WRITE};
 use super::Machine;
@@ -159,15 +159,32 @@ impl Machine {
 
     /// `spawn`: a new process. The default layout is a 132 KiB `[stack]` VMA below STACK_TOP
     /// whose top page holds the arguments (written, so resident), and a heap base at
-    /// DEFAULT_START_BRK with no heap VMA yet; `bare` gives an empty address space (no stack,
-    /// no gate VMA) with the same heap base.
+    /// `start_brk` (DEFAULT_START_BRK when `None`) with no heap VMA yet; `bare` gives an empty
+    /// address space (no stack, no gate VMA) with the same heap base. A `start_brk` that is
+    /// not page aligned, below MMAP_MIN_ADDR or not below TASK_SIZE is EINVAL, before anything
+    /// changes.
     pub(super) fn spawn(
         &mut self,
         pid: Option<Pid>,
         comm: Option<&str>,
         uid: u32,
+        start_brk: Option<u64>,
         bare: bool,
     ) -> Result<Pid, Error> {
+        let start_brk = start_brk.unwrap_or(DEFAULT_START_BRK);
+        if !page_aligned(start_brk) {
+            return Err(crate::err!(
+                EINVAL,
+                "spawn: brk={start_brk:#x} is not page aligned"
+            ));
+        }
+        if !(MMAP_MIN_ADDR..TASK_SIZE).contains(&start_brk) {
+            return Err(crate::err!(
+                EINVAL,
+                "spawn: brk={start_brk:#x} is outside user space \
+                 [{MMAP_MIN_ADDR:#x}, {TASK_SIZE:#x})"
+            ));
+        }
         let pid = self.choose_pid(pid)?;
         let comm = truncate_comm(comm.unwrap_or("init"));
         self.procs.insert(
@@ -178,8 +195,8 @@ impl Machine {
                 uid,
                 comm,
                 mm: Mm {
-                    start_brk: DEFAULT_START_BRK,
-                    brk: DEFAULT_START_BRK,
+                    start_brk,
+                    brk: start_brk,
                     mmap_base: MMAP_BASE,
                     has_gate_vma: !bare,
                     ..Mm::default()

@@ -249,6 +249,7 @@ impl SharedMachine {
                 pid,
                 comm,
                 uid: owner,
+                start_brk,
                 bare,
             } => {
                 let owner = match owner {
@@ -266,6 +267,7 @@ impl SharedMachine {
                     pid,
                     comm,
                     uid: Some(owner),
+                    start_brk,
                     bare,
                 }
             }
