@@ -161,7 +161,7 @@ impl Machine {
             anon_vma,
             chain: _,
             name,
-        } = self.vmas[id.0].clone();
+        } = self.vmas[id.0]; // Copy fields only: the chain is rebuilt by anon_vma_clone.
         let name = name.map(|n| self.names.dup(n));
         self.vma_alloc(Vma {
             pid,
