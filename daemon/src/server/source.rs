@@ -8,40 +8,41 @@ use anonmap_fusefs::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapVi
 use super::SharedMachine;
 
 impl Source for SharedMachine {
+    // Each method is the machine's own `Source` method under the read lock.
     fn pids(&self) -> Vec<u32> {
-        self.read().machine.pids()
+        Source::pids(&self.read().machine)
     }
 
     fn has_pid(&self, pid: u32) -> bool {
-        self.read().machine.status_view(pid).is_some()
+        Source::has_pid(&self.read().machine, pid)
     }
 
     fn address_space(&self, pid: u32) -> Option<AddressSpaceView> {
-        self.read().machine.address_space_view(pid)
+        Source::address_space(&self.read().machine, pid)
     }
 
     fn status(&self, pid: u32) -> Option<StatusView> {
-        self.read().machine.status_view(pid)
+        Source::status(&self.read().machine, pid)
     }
 
     fn pagemap(&self, pid: u32, first_vpn: u64, count: u64) -> Option<Vec<u64>> {
-        self.read().machine.pagemap(pid, first_vpn, count)
+        Source::pagemap(&self.read().machine, pid, first_vpn, count)
     }
 
     fn resident_pfns(&self) -> Vec<u64> {
-        self.read().machine.resident_pfns()
+        Source::resident_pfns(&self.read().machine)
     }
 
     fn rmap(&self, pfn: u64) -> Option<RmapView> {
-        self.read().machine.rmap_view(pfn)
+        Source::rmap(&self.read().machine, pfn)
     }
 
     fn names(&self) -> Vec<NameObjectView> {
-        self.read().machine.name_table_view()
+        Source::names(&self.read().machine)
     }
 
     fn meminfo(&self) -> MeminfoView {
-        self.read().machine.meminfo_view()
+        Source::meminfo(&self.read().machine)
     }
 }
 
