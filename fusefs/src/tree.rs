@@ -336,6 +336,25 @@ pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
     Ok(out)
 }
 
+/// Every text file of the tree, as `(path, node)`, in a fixed order: each pid's files but
+/// pagemap (binary), `rmap/<pfn>` of every resident pfn, then `names` and `meminfo`.
+pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
+    let mut files = Vec::new();
+    for pid in source.pids() {
+        for f in ProcFile::ALL {
+            if f != ProcFile::Pagemap {
+                files.push((format!("{pid}/{}", f.name()), Node::ProcFile(pid, f)));
+            }
+        }
+    }
+    for pfn in source.resident_pfns() {
+        files.push((format!("rmap/{pfn}"), Node::Rmap(pfn)));
+    }
+    files.push(("names".to_string(), Node::Names));
+    files.push(("meminfo".to_string(), Node::Meminfo));
+    files
+}
+
 /// The user address space's end (x86_64 `TASK_SIZE`): pagemap ends at its last page.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 

@@ -8,25 +8,22 @@ use std::io;
 use std::path::Path;
 
 use anonmap_fusefs::source::Source;
-use anonmap_fusefs::tree::{self, Node, ProcFile};
+use anonmap_fusefs::tree::{self, Node};
 
-/// Writes every text file of `source`'s tree under `dir` (created if missing).
+/// Writes every text file of `source`'s tree under `dir` (created if missing), but `rmap/`.
 pub fn dump_tree(source: &dyn Source, dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let render = |node: Node| {
-        tree::render(source, node).map_err(|e| io::Error::other(format!("{node:?}: {e}")))
-    };
-    for pid in source.pids() {
-        let pdir = dir.join(pid.to_string());
-        std::fs::create_dir_all(&pdir)?;
-        for file in ProcFile::ALL {
-            if file == ProcFile::Pagemap {
-                continue;
-            }
-            std::fs::write(pdir.join(file.name()), render(Node::ProcFile(pid, file))?)?;
+    for (path, node) in tree::text_files(source) {
+        if matches!(node, Node::Rmap(_)) {
+            continue;
         }
+        let text =
+            tree::render(source, node).map_err(|e| io::Error::other(format!("{path}: {e}")))?;
+        let file = dir.join(&path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, text)?;
     }
-    std::fs::write(dir.join("meminfo"), render(Node::Meminfo)?)?;
-    std::fs::write(dir.join("names"), render(Node::Names)?)?;
     Ok(())
 }

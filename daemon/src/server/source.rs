@@ -52,24 +52,12 @@ impl Source for SharedMachine {
 /// recovered daemon with a fresh replay this way).
 pub fn dump(source: &dyn Source) -> String {
     let mut out = String::new();
-    let mut file = |path: String, node| {
+    for (path, node) in tree::text_files(source) {
         out.push_str(&format!("==> {path} <==\n"));
         match tree::render(source, node) {
             Ok(text) => out.push_str(&String::from_utf8_lossy(&text)),
             Err(e) => out.push_str(&format!("error: {e}\n")),
         }
-    };
-    for pid in source.pids() {
-        for f in tree::ProcFile::ALL {
-            if f != tree::ProcFile::Pagemap {
-                file(format!("{pid}/{}", f.name()), tree::Node::ProcFile(pid, f));
-            }
-        }
     }
-    for pfn in source.resident_pfns() {
-        file(format!("rmap/{pfn}"), tree::Node::Rmap(pfn));
-    }
-    file("names".into(), tree::Node::Names);
-    file("meminfo".into(), tree::Node::Meminfo);
     out
 }
