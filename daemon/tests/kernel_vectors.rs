@@ -13,7 +13,7 @@ mod common;
 
 use anonmap_daemon::command::Op;
 use anonmap_daemon::Errno;
-use common::{c, line, Sim, C, P};
+use common::{c, l, line, Sim, C, P};
 
 /// A bare process 1 with merge.c's 30-page PROT_NONE carveout at `C`.
 fn carveout() -> Sim {
@@ -87,11 +87,6 @@ fn clear(s: &mut Sim, pid: u32, page: u64, pages: u64) -> Result<(), Errno> {
     ))
     .map(|_| ())
     .map_err(|e| e.errno)
-}
-
-/// `[c(a), c(b))` as a layout line.
-fn l(a: u64, b: u64, perms: &str, label: &str) -> String {
-    line(c(a), c(b), perms, label)
 }
 
 /// The carveout's layout: every VMA inside the 30 pages at `C`.

@@ -12,7 +12,7 @@ mod common;
 
 use anonmap_daemon::Errno;
 use anonmap_fusefs::render::{pagemap_bits as pm, render_status};
-use common::{c, line, Kb, Sim, P};
+use common::{c, l, line, Kb, Sim, P};
 
 /// TASK_SIZE of the simulated x86_64 process: the initial stack ends here.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
@@ -51,10 +51,6 @@ fn dontneed(s: &mut Sim, pid: u32, page: u64, pages: u64) -> Result<(), Errno> {
     ))
     .map(|_| ())
     .map_err(|e| e.errno)
-}
-
-fn l(a: u64, b: u64, perms: &str, label: &str) -> String {
-    line(c(a), c(b), perms, label)
 }
 
 /// `(Rss, Pss, Pss_Dirty, Shared_Dirty, Private_Dirty, Anonymous)` in kB, §4.2's columns.

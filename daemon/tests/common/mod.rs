@@ -299,3 +299,8 @@ pub fn line(start: u64, end: u64, perms: &str, label: &str) -> String {
         format!("{start:x}-{end:x} {perms} {label}")
     }
 }
+
+/// [`line`] for pages `[c(a), c(b))` of the carve-out.
+pub fn l(a: u64, b: u64, perms: &str, label: &str) -> String {
+    line(c(a), c(b), perms, label)
+}
