@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anonmap_daemon::mm::{Machine, MachineConfig};
+use anonmap_daemon::command::{parse_line, Labels};
+use anonmap_daemon::mm::{Machine, MachineConfig, Outcome};
 use anonmap_fusefs::render::render_smaps;
 
 use crate::kernel_gen;
@@ -112,18 +113,36 @@ pub struct ReplaySummary {
     pub script_only_unexplained: Vec<String>,
 }
 
-/// Applies a script's lines to a fresh machine, in order; the first error is returned with its
-/// line.
+/// Applies a script's lines to `m` in order, resolving `as=` labels; `after_op(machine, line
+/// number, line)` runs after every applied line. The first error (parse, label, the op itself,
+/// or `after_op`'s) is returned as `N: LINE: error`.
+pub fn apply_script(
+    m: &mut Machine,
+    text: &str,
+    mut after_op: impl FnMut(&Machine, usize, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut labels = Labels::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let at = |e: &dyn std::fmt::Display| format!("{n}: {}: {e}", line.trim());
+        let Some(op) = parse_line(line).map_err(|e| at(&e))? else {
+            continue;
+        };
+        let label = op.binds_label().map(str::to_string);
+        let op = op.resolve(&labels).map_err(|e| at(&e))?;
+        let out = m.apply(&op).map_err(|e| at(&e))?;
+        if let (Some(l), Outcome::Addr(a)) = (label, out) {
+            labels.bind(l, a);
+        }
+        after_op(m, n, line).map_err(|e| at(&e))?;
+    }
+    Ok(())
+}
+
+/// A case's script applied to a fresh 64 MiB machine (ample for the arena).
 pub fn run_script_text(text: &str) -> Result<Machine, String> {
     let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
-    for line in kernel_gen::op_lines(text) {
-        let op = anonmap_daemon::command::parse_line(&line)
-            .map_err(|e| format!("{line}: {e}"))?
-            .ok_or_else(|| format!("{line}: not an op"))?
-            .resolve(&Default::default())
-            .map_err(|e| format!("{line}: {e}"))?;
-        m.apply(&op).map_err(|e| format!("{line}: {e}"))?;
-    }
+    apply_script(&mut m, text, |_, _, _| Ok(()))?;
     Ok(m)
 }
 

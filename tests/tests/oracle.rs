@@ -14,32 +14,17 @@
 
 use std::path::Path;
 
-use anonmap_daemon::command::{parse_line, Labels};
-use anonmap_daemon::mm::{Machine, MachineConfig, Outcome};
-use anonmap_tests::oracle::{cases, compare_case, replay_all};
+use anonmap_daemon::mm::{Machine, MachineConfig};
+use anonmap_tests::oracle::{apply_script, cases, compare_case, replay_all};
 
 /// Runs a script, checking the invariants after every op.
 fn run_script(path: &Path) -> Machine {
     let text = std::fs::read_to_string(path).unwrap();
-    // 64 MiB: ample for the arena, and check_invariants scans every frame after each op.
+    let trace = std::env::var("ORACLE_TRACE").is_ok_and(|t| path.to_string_lossy().contains(&t));
     let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
-    let mut labels = Labels::new();
-    for (n, line) in text.lines().enumerate() {
-        let Some(op) =
-            parse_line(line).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1))
-        else {
-            continue;
-        };
-        let label = op.binds_label().map(str::to_string);
-        let op = op.resolve(&labels).unwrap();
-        let out = m
-            .apply(&op)
-            .unwrap_or_else(|e| panic!("{}:{}: {line}: {e}", path.display(), n + 1));
-        if let (Some(l), Outcome::Addr(a)) = (label, out) {
-            labels.bind(l, a);
-        }
-        if std::env::var("ORACLE_TRACE").is_ok_and(|t| path.to_string_lossy().contains(&t)) {
-            eprintln!("{}: {line}", n + 1);
+    apply_script(&mut m, &text, |m, n, line| {
+        if trace {
+            eprintln!("{n}: {line}");
             for pid in m.pids() {
                 let mut out = Vec::new();
                 anonmap_fusefs::render::render_maps(&m.address_space_view(pid).unwrap(), &mut out);
@@ -52,14 +37,10 @@ fn run_script(path: &Path) -> Machine {
                 }
             }
         }
-        if let Err(e) = m.check_invariants() {
-            panic!(
-                "{}:{}: {line}: invariant broken: {e}",
-                path.display(),
-                n + 1
-            );
-        }
-    }
+        m.check_invariants()
+            .map_err(|e| format!("invariant broken: {e}"))
+    })
+    .unwrap_or_else(|e| panic!("{}:{e}", path.display()));
     m
 }
 

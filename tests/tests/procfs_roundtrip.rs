@@ -3,30 +3,17 @@
 //! and names of the views it was rendered from: maps, smaps, smaps_rollup, status, statm and
 //! meminfo of every process of `daemon/scenarios/demo.anonmap` (names with spaces, `/` and `:`).
 
-use anonmap_daemon::command::{parse_line, Labels};
-use anonmap_daemon::mm::{Machine, MachineConfig, Outcome};
+use anonmap_daemon::mm::{Machine, MachineConfig};
 use anonmap_fusefs::render;
 use anonmap_fusefs::view::{VmaView, PSS_SHIFT};
+use anonmap_tests::oracle::apply_script;
 use procfs_core::process::{MMPermissions, MMapPath, MemoryMaps, SmapsRollup, StatM, Status};
 use procfs_core::{FromBufRead, FromRead, Meminfo};
 
 fn demo_machine() -> Machine {
     let text = include_str!("../../daemon/scenarios/demo.anonmap");
     let mut m = Machine::new(MachineConfig::default());
-    let mut labels = Labels::new();
-    for (n, line) in text.lines().enumerate() {
-        let Some(op) = parse_line(line).unwrap() else {
-            continue;
-        };
-        let label = op.binds_label().map(str::to_string);
-        let op = op.resolve(&labels).unwrap();
-        let out = m
-            .apply(&op)
-            .unwrap_or_else(|e| panic!("demo:{}: {line}: {e}", n + 1));
-        if let (Some(l), Outcome::Addr(a)) = (label, out) {
-            labels.bind(l, a);
-        }
-    }
+    apply_script(&mut m, text, |_, _, _| Ok(())).unwrap_or_else(|e| panic!("demo:{e}"));
     m
 }
 
