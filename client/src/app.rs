@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anonmap_lang::parse_number;
 use regex::Regex;
 
 use crate::categories::{builtin, parse_rules, RuleError};
@@ -12,7 +13,7 @@ use crate::cli::{default_paths, Cli, Command, ReportArgs};
 use crate::conn::{Conn, ConnError};
 use crate::model::Kind;
 use crate::report::{self, Filter};
-use crate::run::{run_lines, script_lines};
+use crate::run::{run_lines, script_lines, ScriptError, ScriptLine};
 use crate::source::{Source, SourceError};
 use crate::strace;
 use crate::table::{Format, Table};
@@ -28,6 +29,8 @@ pub enum AppError {
     Conn(#[from] ConnError),
     #[error(transparent)]
     Rules(#[from] RuleError),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
     #[error(transparent)]
     Map(#[from] report::map::MapError),
     #[error(transparent)]
@@ -167,8 +170,10 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
         } => {
             let text = read_file(file)?;
             let name = if file == "-" { "<stdin>" } else { file };
+            // A malformed `#! err` directive fails the run before anything is sent.
+            let lines = script_lines(&text, name)?;
             let mut c = Conn::connect(&socket_path(cli))?;
-            let s = run_lines(&mut c, script_lines(&text, name), *keep_going, *window)?;
+            let s = run_lines(&mut c, lines, *keep_going, *window)?;
             out.write_all(s.report().as_bytes())?;
             if !s.errors.is_empty() {
                 return Err(AppError::LinesFailed(s.errors.len()));
@@ -178,7 +183,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
             let lines = lines
                 .iter()
                 .enumerate()
-                .map(|(i, l)| (format!("arg {}", i + 1), l.clone()))
+                .map(|(i, l)| ScriptLine::new(format!("arg {}", i + 1), l.clone()))
                 .collect();
             let mut c = Conn::connect(&socket_path(cli))?;
             let s = run_lines(&mut c, lines, *keep_going, 1)?;
@@ -209,15 +214,20 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
                 },
             );
             let origin = path.display().to_string();
-            let lines: Vec<(String, String)> = t
+            let lines: Vec<ScriptLine> = t
                 .commands
                 .iter()
-                .map(|(n, l)| (format!("{origin}:{n}"), l.clone()))
+                .map(|(n, call)| {
+                    ScriptLine::new(
+                        format!("{origin}:{n}"),
+                        anonmap_lang::line(call).to_string(),
+                    )
+                })
                 .collect();
             match conn.as_mut() {
                 None => {
-                    for (_, l) in &lines {
-                        writeln!(out, "{l}")?;
+                    for l in &lines {
+                        writeln!(out, "{}", l.line)?;
                     }
                     out.write_all(t.summary().as_bytes())?;
                 }
@@ -292,10 +302,10 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), AppError> {
         } => {
             let mut src = open_source(cli)?;
             let pfn = match (pfn, pid, addr) {
-                (Some(p), None, None) => crate::run::parse_u64(p)
-                    .ok_or_else(|| AppError::Usage(format!("bad pfn {p:?} (decimal or 0x-hex)")))?,
+                (Some(p), None, None) => parse_number(p)
+                    .map_err(|_| AppError::Usage(format!("bad pfn {p:?} (decimal or 0x-hex)")))?,
                 (None, Some(pid), Some(a)) => {
-                    let a = crate::run::parse_u64(a).ok_or_else(|| {
+                    let a = parse_number(a).map_err(|_| {
                         AppError::Usage(format!("bad address {a:?} (0x-hex or decimal)"))
                     })?;
                     report::rmap::pfn_of(&mut src, *pid, a)?

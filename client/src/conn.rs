@@ -1,16 +1,22 @@
 //! A blocking client of the daemon's control socket.
 //!
-//! The protocol (shared/design/command-language.md): one reply line per request line, in order;
-//! `ok key=value...`, `err ERRNO message`, and for `read` an `ok bytes=N` line followed by
-//! exactly N raw bytes. Requests may be pipelined: [`Conn::pipeline`] writes from a second thread
-//! while this one reads the replies, so any number of lines can be in flight without either side
-//! blocking the other, and a bounded window limits how far the writer runs ahead.
+//! The protocol (`docs/command-language.md`): one reply per request line, in order; the reply
+//! codec is [`anonmap_lang::reply`] (`ok [KEY=VALUE]`, `err ERRNO message`, and `ok bytes=N`
+//! followed by exactly N raw bytes), and request lines are written by the command language
+//! ([`anonmap_lang::Command`], [`anonmap_lang::line`]). Requests may be pipelined:
+//! [`Conn::pipeline`] writes from a second thread while this one reads the replies, so any
+//! number of lines can be in flight without either side blocking the other, and a bounded window
+//! limits how far the writer runs ahead.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
+
+use anonmap_abi::Error;
+use anonmap_lang::reply::{Reply, ReplyError};
+use anonmap_lang::Command;
 
 /// Why talking to the daemon failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,117 +27,22 @@ pub enum ConnError {
     Io(#[from] io::Error),
     #[error("the daemon closed the connection before replying")]
     Closed,
-    #[error("the daemon sent a reply this client does not understand: {0:?}")]
-    BadReply(String),
-    #[error("{errno} {message}")]
-    Daemon { errno: String, message: String },
+    /// A reply the codec cannot read (or a stream that ended inside one).
+    #[error(transparent)]
+    BadReply(#[from] ReplyError),
+    /// A well-formed reply of the wrong kind for its request.
+    #[error("the daemon answered {request:?} with {reply:?}")]
+    Unexpected { request: String, reply: String },
+    #[error("the pipeline's writer thread panicked")]
+    WriterPanicked,
+    /// An `err` reply: its errno and message.
+    #[error("{0}")]
+    Daemon(#[from] Error),
 }
 
-/// One reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `ok key=value...`, the pairs in order; `body` holds the bytes of a `read`.
-    Ok {
-        pairs: Vec<(String, String)>,
-        body: Option<Vec<u8>>,
-    },
-    /// `err ERRNO message`
-    Err { errno: String, message: String },
-}
-
-impl Reply {
-    /// The value of `key` in an `ok` reply.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        match self {
-            Reply::Ok { pairs, .. } => pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str()),
-            Reply::Err { .. } => None,
-        }
-    }
-
-    /// The reply as a `Result`, an `err` becoming [`ConnError::Daemon`].
-    pub fn into_result(self) -> Result<Reply, ConnError> {
-        match self {
-            Reply::Err { errno, message } => Err(ConnError::Daemon { errno, message }),
-            ok => Ok(ok),
-        }
-    }
-}
-
-/// Parses one reply line (without its newline). A `bytes=N` pair is left in `pairs`; the caller
-/// reads the body.
-pub fn parse_reply_line(line: &str) -> Result<Reply, ConnError> {
-    if let Some(rest) = line.strip_prefix("err") {
-        let rest = rest.trim_start();
-        let (errno, message) = rest.split_once(' ').unwrap_or((rest, ""));
-        if errno.is_empty() {
-            return Err(ConnError::BadReply(line.into()));
-        }
-        return Ok(Reply::Err {
-            errno: errno.into(),
-            message: message.into(),
-        });
-    }
-    let Some(rest) = line.strip_prefix("ok") else {
-        return Err(ConnError::BadReply(line.into()));
-    };
-    if !rest.is_empty() && !rest.starts_with(' ') {
-        return Err(ConnError::BadReply(line.into()));
-    }
-    let mut pairs = Vec::new();
-    for tok in rest.split_whitespace() {
-        let (k, v) = tok
-            .split_once('=')
-            .ok_or_else(|| ConnError::BadReply(line.into()))?;
-        pairs.push((k.to_string(), v.to_string()));
-    }
-    Ok(Reply::Ok { pairs, body: None })
-}
-
-/// Reads one whole reply (line, and body when the line has `bytes=N` and `expect_body`).
-fn read_reply(r: &mut impl BufRead, expect_body: bool) -> Result<Reply, ConnError> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(ConnError::Closed);
-    }
-    let line = line.strip_suffix('\n').unwrap_or(&line);
-    let mut reply = parse_reply_line(line)?;
-    if expect_body {
-        if let Reply::Ok { pairs, body } = &mut reply {
-            if let Some((_, n)) = pairs.iter().find(|(k, _)| k == "bytes") {
-                let n: usize = n
-                    .parse()
-                    .map_err(|_| ConnError::BadReply(line.to_string()))?;
-                let mut buf = vec![0; n];
-                r.read_exact(&mut buf)?;
-                *body = Some(buf);
-            }
-        }
-    }
-    Ok(reply)
-}
-
-/// Whether a request line's reply carries a body (`read ...`).
-pub fn has_body(line: &str) -> bool {
-    line.split_whitespace().next() == Some("read")
-}
-
-/// Quotes a value for the command language when it needs it.
-pub fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.contains([' ', '"', '\\', '\t', '=']) {
-        return v.to_string();
-    }
-    let mut s = String::from("\"");
-    for c in v.chars() {
-        if c == '"' || c == '\\' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('"');
-    s
+/// Reads one whole reply (its line, and its body after `ok bytes=N`).
+fn read_reply(r: &mut impl BufRead) -> Result<Reply, ConnError> {
+    Reply::read_from(r)?.ok_or(ConnError::Closed)
 }
 
 /// A connection to the daemon.
@@ -160,7 +71,7 @@ impl Conn {
     pub fn request(&mut self, line: &str) -> Result<Reply, ConnError> {
         self.writer.write_all(line.as_bytes())?;
         self.writer.write_all(b"\n")?;
-        read_reply(&mut self.reader, has_body(line))
+        read_reply(&mut self.reader)
     }
 
     /// `read path=P` (and for pagemap `offset=O len=L`): the file's bytes.
@@ -169,13 +80,18 @@ impl Conn {
         path: &str,
         range: Option<(u64, u64)>,
     ) -> Result<Vec<u8>, ConnError> {
-        let mut line = format!("read path={}", quote(path));
-        if let Some((o, l)) = range {
-            line.push_str(&format!(" offset={o} len={l}"));
+        let line = Command::Read {
+            path: path.to_string(),
+            offset: range.map(|(o, _)| o),
+            len: range.map(|(_, l)| l),
         }
+        .to_string();
         match self.request(&line)?.into_result()? {
-            Reply::Ok { body: Some(b), .. } => Ok(b),
-            r => Err(ConnError::BadReply(format!("{r:?}"))),
+            Reply::Body(b) => Ok(b),
+            r => Err(ConnError::Unexpected {
+                request: line,
+                reply: r.to_string(),
+            }),
         }
     }
 
@@ -252,7 +168,7 @@ impl Conn {
                 }
             };
             let Some((tag, line)) = next else { break };
-            let reply = read_reply(&mut self.reader, has_body(&line));
+            let reply = read_reply(&mut self.reader);
             let keep = match reply {
                 Ok(reply) => on_reply(&tag, &line, reply),
                 Err(e) => {
@@ -268,9 +184,7 @@ impl Conn {
                 break;
             }
         }
-        let sent = writer
-            .join()
-            .map_err(|_| ConnError::BadReply("writer thread panicked".into()))??;
+        let sent = writer.join().map_err(|_| ConnError::WriterPanicked)??;
         result.map(|()| sent)
     }
 }
@@ -290,66 +204,63 @@ struct Flow<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod fake {
+    //! A fake daemon on a socketpair, for the tests of this crate.
+
     use super::*;
 
-    #[test]
-    fn reply_lines() {
-        assert_eq!(
-            parse_reply_line("ok addr=0x1000").unwrap().get("addr"),
-            Some("0x1000")
-        );
-        assert_eq!(
-            parse_reply_line("err EINVAL bad prot: rw").unwrap(),
-            Reply::Err {
-                errno: "EINVAL".into(),
-                message: "bad prot: rw".into()
-            }
-        );
-        assert!(parse_reply_line("okay").is_err());
-        assert!(parse_reply_line("hello").is_err());
-        assert!(parse_reply_line("ok novalue").is_err());
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote("a"), "a");
-        assert_eq!(quote("dalvik-main space"), "\"dalvik-main space\"");
-        assert_eq!(quote("a\"b\\"), "\"a\\\"b\\\\\"");
-    }
-
-    /// A fake daemon on a socketpair: replies `ok n=<i>` to each line, `err EINVAL` to `bad`,
-    /// and 5 bytes to `read`. 20,000 pipelined lines must not deadlock.
-    #[test]
-    fn pipelines_many_lines_against_a_fake_daemon() {
+    /// A [`Conn`] to a server thread that answers each request line (without its newline)
+    /// with `answer(i, line)`, `i` counting lines from 0. The thread returns how many lines it
+    /// saw once the connection is dropped.
+    pub(crate) fn daemon(
+        mut answer: impl FnMut(usize, &str) -> Reply + Send + 'static,
+    ) -> (Conn, std::thread::JoinHandle<usize>) {
         let (a, b) = UnixStream::pair().unwrap();
         let server = std::thread::spawn(move || {
             let mut r = BufReader::new(b.try_clone().unwrap());
             let mut w = b;
             let mut line = String::new();
-            let mut i = 0;
+            let mut seen = 0;
             while r.read_line(&mut line).unwrap() > 0 {
-                let reply = if line.starts_with("bad") {
-                    "err EINVAL bad line\n".to_string()
-                } else if line.starts_with("read") {
-                    "ok bytes=5\nhello".to_string()
-                } else {
-                    format!("ok n={i}\n")
-                };
-                w.write_all(reply.as_bytes()).unwrap();
-                i += 1;
+                let reply = answer(seen, line.trim_end_matches('\n'));
+                w.write_all(&reply.encode()).unwrap();
+                seen += 1;
                 line.clear();
             }
+            seen
         });
-        let mut c = Conn {
+        let conn = Conn {
             writer: a.try_clone().unwrap(),
             reader: BufReader::new(a),
         };
+        (conn, server)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anonmap_abi::{err, Errno, Outcome};
+
+    /// A fake daemon: replies `ok pid=<i>` to each line, `err EINVAL` to `bad`, and 5 bytes to
+    /// `read`. 20,000 pipelined lines must not deadlock.
+    #[test]
+    fn pipelines_many_lines_against_a_fake_daemon() {
+        let (mut c, server) = fake::daemon(|i, line| {
+            if line.starts_with("bad") {
+                Reply::Err(err!(EINVAL, "bad line"))
+            } else if line.starts_with("read") {
+                assert_eq!(line, "read path=1/maps");
+                Reply::Body(b"hello".to_vec())
+            } else {
+                Reply::Ok(Outcome::Pid(i as u32))
+            }
+        });
         let lines = (0..20_000).map(|i| (i, format!("touch pid=1 n={i}")));
         let mut got = 0;
         let sent = c
-            .pipeline(lines, 4096, &mut |tag: &i32, _l, r| {
-                assert_eq!(r.get("n"), Some(tag.to_string().as_str()));
+            .pipeline(lines, 4096, &mut |tag: &u32, _l, r| {
+                assert_eq!(r, Reply::Ok(Outcome::Pid(*tag)));
                 got += 1;
                 true
             })
@@ -358,10 +269,30 @@ mod tests {
         assert_eq!(c.read_file("1/maps", None).unwrap(), b"hello");
         assert!(matches!(
             c.request("bad").unwrap(),
-            Reply::Err { ref errno, .. } if errno == "EINVAL"
+            Reply::Err(ref e) if e.errno == Errno::EINVAL
         ));
+        let e = c.request("bad").unwrap().into_result().unwrap_err();
+        assert_eq!(ConnError::from(e).to_string(), "EINVAL bad line");
         drop(c);
         server.join().unwrap();
+    }
+
+    /// A `read` is written by the language (hex range, quoted path), and a reply without bytes
+    /// to it is an error that names both.
+    #[test]
+    fn read_lines_and_unexpected_replies() {
+        let (mut c, server) = fake::daemon(|_, line| match line {
+            "read path=1/pagemap offset=0x8 len=0x8" => Reply::Body(vec![1; 8]),
+            _ => Reply::Ok(Outcome::Done),
+        });
+        assert_eq!(c.read_file("1/pagemap", Some((8, 8))).unwrap(), [1; 8]);
+        let e = c.read_file("a b", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the daemon answered \"read path=\\\"a b\\\"\" with \"ok\""
+        );
+        drop(c);
+        assert_eq!(server.join().unwrap(), 2);
     }
 
     /// With a window of 1 a stop is exact: the fake daemon fails line 3, and no line after it
@@ -370,30 +301,19 @@ mod tests {
     #[test]
     fn a_stop_sends_no_line_beyond_the_window() {
         for (window, max_sent) in [(1usize, 3usize), (4, 6)] {
-            let (a, b) = UnixStream::pair().unwrap();
-            let server = std::thread::spawn(move || {
-                let mut r = BufReader::new(b.try_clone().unwrap());
-                let mut w = b;
-                let mut line = String::new();
-                let mut seen = 0;
-                while r.read_line(&mut line).unwrap() > 0 {
-                    seen += 1;
-                    let reply = if seen == 3 { "err EINVAL no\n" } else { "ok\n" };
-                    w.write_all(reply.as_bytes()).unwrap();
-                    line.clear();
+            let (mut c, server) = fake::daemon(|i, _| {
+                if i == 2 {
+                    Reply::Err(err!(EINVAL, "no"))
+                } else {
+                    Reply::Ok(Outcome::Done)
                 }
-                seen
             });
-            let mut c = Conn {
-                writer: a.try_clone().unwrap(),
-                reader: BufReader::new(a),
-            };
             let lines = (0..100).map(|i| (i, format!("touch pid=1 n={i}")));
             let mut replies = 0;
             let sent = c
                 .pipeline(lines, window, &mut |_: &i32, _l, r| {
                     replies += 1;
-                    !matches!(r, Reply::Err { .. })
+                    !matches!(r, Reply::Err(_))
                 })
                 .unwrap();
             drop(c);
@@ -408,5 +328,20 @@ mod tests {
                 "window {window}: {sent} lines sent"
             );
         }
+    }
+
+    /// A stream that ends before a reply, or inside a body, is an error, not a hang.
+    #[test]
+    fn closed_and_truncated_streams() {
+        let mut r = io::Cursor::new(b"ok bytes=4\nab".to_vec());
+        assert!(matches!(
+            read_reply(&mut r),
+            Err(ConnError::BadReply(ReplyError::Truncated {
+                len: 4,
+                missing: 2
+            }))
+        ));
+        let mut r = io::Cursor::new(Vec::new());
+        assert!(matches!(read_reply(&mut r), Err(ConnError::Closed)));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Files are parsed with the `procfs` crate: for a directory through
 //! `procfs::process::Process::new_with_root(root/<pid>)`, for socket bytes with procfs-core's
-//! `FromBufRead` parsers, so anything procfs accepts from a real kernel is accepted here.
+//! `FromBufRead` parsers, so anything procfs accepts from a real kernel is accepted here. Over
+//! the socket a file is one `read` request ([`Conn::read_file`]).
 
 use std::path::{Path, PathBuf};
 
@@ -178,7 +179,8 @@ impl Source {
 
     /// One pagemap entry of `pid` for the page at `vaddr`.
     pub fn pagemap_entry(&mut self, pid: u32, vaddr: u64) -> Result<u64, SourceError> {
-        let off = (vaddr / 4096) * 8;
+        // One little-endian u64 per virtual page (the bits are `anonmap_abi::pagemap`'s).
+        let off = anonmap_abi::page::vpn(vaddr) * 8;
         let rel = format!("{pid}/pagemap");
         let bytes = match self {
             Source::Dir(root) => {

@@ -1,5 +1,6 @@
 //! `anonmap replay --strace FILE`: turns the output of
-//! `strace -f -y -s 100 -e trace=memory,process,prctl [-o FILE]` into command-language lines.
+//! `strace -f -y -s 100 -e trace=memory,process,prctl [-o FILE]` into typed calls
+//! ([`anonmap_abi::Call`]), printed as command-language lines by [`anonmap_lang::line`].
 //!
 //! # What is read
 //! - Lines prefixed by the pid (`1234 mmap(...)` as `-o FILE -f` writes them, or `[pid 1234]
@@ -13,15 +14,19 @@
 //!   child's pid; failed calls (`= -1 ERRNO`) change nothing and are only counted.
 //!
 //! # Mapping
+//! Each command is a typed [`anonmap_abi::Call`], printed through the command language
+//! ([`anonmap_lang::line`]: canonical key order, hex numbers, strings quoted only when they must
+//! be).
+//!
 //! | strace | command |
 //! |---|---|
-//! | first line of a pid not created by a traced fork | `spawn pid=S bare [brk=B]` (`comm=` from execve) |
-//! | `execve(...) = 0` | `exit` of the old image, then `spawn pid=S comm=BASENAME bare [brk=B]` |
-//! | `mmap(A, L, P, F, FD, O) = R` | `mmap pid=S addr=R len=L prot=P flags=...,fixed [file=PATH offset=O]` |
+//! | first line of a pid not created by a traced fork | `spawn pid=S [brk=B] bare` (`comm=` from execve) |
+//! | `execve(...) = 0` | `exit` of the old image, then `spawn pid=S comm=BASENAME [brk=B] bare` |
+//! | `mmap(A, L, P, F, FD, O) = R` | `mmap pid=S addr=R len=L prot=P flags=...(with fixed) [file=PATH offset=O]` |
 //! | `munmap`, `mprotect`, `madvise` | the same verb (advice: dontneed, dontfork, dofork, wipeonfork, keeponfork, dontdump, dodump) |
 //! | `mremap(A, OL, NL, F[, NA]) = R` | `mremap ... flags=maymove,fixed new_addr=R` when R moved, else in place |
 //! | `brk(A) = R` | `brk pid=S addr=R` (nothing for `brk(NULL)`); see below for `brk=B` |
-//! | `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, A, L, "N")` | `name pid=S addr=A len=L name="N"` (`NULL`: `clear`) |
+//! | `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, A, L, "N")` | `name pid=S addr=A len=L name=N` (`NULL`: `clear`) |
 //! | `clone`/`clone3` without CLONE_VM, `fork`, `vfork` | `fork pid=S child=C` (vfork is replayed as fork) |
 //! | `clone` with CLONE_VM (a thread) | the new tid is mapped to the same process |
 //! | `exit_group`, the leader's `+++ exited` | `exit pid=S` |
@@ -29,12 +34,12 @@
 //! Traced pids are mapped to simulated pids `base, base+1, ...` in order of appearance.
 //! **brk:** the traced heap starts at a randomised address, the traced initial break B: the
 //! return of the image's first brk call (normally ld.so's `brk(NULL)`). The spawn of an image
-//! is emitted before that call is seen, so when it is, the already emitted spawn line (the
-//! translation is a list, applied only after it is complete) gets ` brk=B`, the simulated
-//! process's `start_brk`; brk calls are then replayed at the traced addresses, and `[heap]`
-//! lies where the traced process had it. A forked child shares its parent's image (fork copies
-//! the mm): the first brk of either patches the image's spawn line, once. An image that never
-//! calls brk keeps the simulator's default heap base. (A first return that is not page aligned,
+//! is emitted before that call is seen, so when it is, the already emitted spawn (the
+//! translation is a list, applied only after it is complete) gets `brk=B`, the simulated
+//! process's `start_brk` ([`SpawnArgs::start_brk`]); brk calls are then replayed at the
+//! traced addresses, and `[heap]` lies where the traced process had it. A forked child shares
+//! its parent's image (fork copies the mm): the first brk of either sets the image's spawn's
+//! `start_brk`, once. An image that never calls brk keeps the simulator's default heap base. (A first return that is not page aligned,
 //! which an initial break never is, is rounded down to a page.)
 //!
 //! Lines that have no memory effect (`wait4`, `kill`, `exit`, `arch_prctl`, `set_tid_address`,
@@ -42,13 +47,17 @@
 //! (an unknown syscall, an unknown flag or advice, an mmap of an fd with no `-y` path, a name
 //! strace cut short) is counted as *unsupported*; both are listed in the summary, never dropped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use crate::conn::quote;
+use anonmap_abi::page::PAGE_SIZE;
+use anonmap_abi::{
+    Advice, BrkArgs, Call, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MmapFlags,
+    MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, Prot, SpawnArgs,
+};
 
 /// One traced syscall, joined from its unfinished/resumed halves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub struct Syscall {
     /// Line number (1-based) of the line that completed the call.
     pub line: usize,
     pub pid: u32,
@@ -61,7 +70,7 @@ pub struct Call {
 /// A parsed trace line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Call(Call),
+    Syscall(Syscall),
     /// `+++ exited with N +++` or `+++ killed by SIG +++`.
     Exited {
         line: usize,
@@ -82,8 +91,8 @@ pub struct Skipped {
 /// The result of translating a trace.
 #[derive(Debug, Clone, Default)]
 pub struct Translation {
-    /// (trace line number, command line), in order.
-    pub commands: Vec<(usize, String)>,
+    /// (trace line number, command), in order; `anonmap_lang::line` prints a command.
+    pub commands: Vec<(usize, Call)>,
     pub unsupported: Vec<Skipped>,
     /// Count of ignored lines by syscall (or `signal`, `strace`).
     pub ignored: BTreeMap<String, usize>,
@@ -313,7 +322,7 @@ pub fn parse_trace(text: &str) -> (Vec<Event>, Vec<Skipped>) {
             rest.to_string()
         };
         match parse_call(&text) {
-            Some((name, args, ret)) => events.push(Event::Call(Call {
+            Some((name, args, ret)) => events.push(Event::Syscall(Syscall {
                 line: n,
                 pid,
                 name,
@@ -351,57 +360,70 @@ fn num(s: &str) -> Option<u64> {
     }
 }
 
-/// `PROT_READ|PROT_WRITE` -> `rw-`.
-fn prot(s: &str) -> Result<String, String> {
-    let mut p = [b'-'; 3];
+/// `PROT_READ|PROT_WRITE` -> read and write.
+fn prot(s: &str) -> Result<Prot, String> {
+    let mut p = Prot::NONE;
     for f in s.split('|').map(str::trim) {
         match f {
             "PROT_NONE" | "0" => {}
-            "PROT_READ" => p[0] = b'r',
-            "PROT_WRITE" => p[1] = b'w',
-            "PROT_EXEC" => p[2] = b'x',
+            "PROT_READ" => p.read = true,
+            "PROT_WRITE" => p.write = true,
+            "PROT_EXEC" => p.exec = true,
             _ => return Err(format!("unsupported prot flag {f}")),
         }
     }
-    Ok(String::from_utf8(p.to_vec()).expect("ascii"))
+    Ok(p)
 }
 
-/// mmap flags -> the command language's words (always with `fixed`: the traced address is used).
-fn mmap_flags(s: &str) -> Result<(String, bool), String> {
-    let mut words: Vec<&str> = Vec::new();
-    let mut anon = false;
+/// The mmap flags of a replayed mmap: always with `fixed`, since the traced address is used
+/// (MAP_FIXED_NOREPLACE is replayed as MAP_FIXED: the traced call succeeded there).
+fn mmap_flags(s: &str) -> Result<MmapFlags, String> {
+    let mut flags = MmapFlags {
+        fixed: true,
+        ..MmapFlags::default()
+    };
     for f in s.split('|').map(str::trim) {
         match f {
-            "MAP_PRIVATE" => words.push("private"),
-            "MAP_SHARED" | "MAP_SHARED_VALIDATE" => words.push("shared"),
-            "MAP_ANONYMOUS" | "MAP_ANON" => {
-                anon = true;
-                words.push("anonymous");
-            }
+            "MAP_PRIVATE" => flags.private = true,
+            "MAP_SHARED" | "MAP_SHARED_VALIDATE" => flags.shared = true,
+            "MAP_ANONYMOUS" | "MAP_ANON" => flags.anonymous = true,
             "MAP_FIXED" | "MAP_FIXED_NOREPLACE" => {}
-            "MAP_POPULATE" => words.push("populate"),
-            "MAP_NORESERVE" => words.push("noreserve"),
-            "MAP_GROWSDOWN" => words.push("growsdown"),
+            "MAP_POPULATE" => flags.populate = true,
+            "MAP_NORESERVE" => flags.noreserve = true,
+            "MAP_GROWSDOWN" => flags.growsdown = true,
             // No effect on the address space layout in Linux 6.x.
             "MAP_DENYWRITE" | "MAP_EXECUTABLE" | "MAP_STACK" | "MAP_LOCKED" | "MAP_NONBLOCK" => {}
             _ => return Err(format!("unsupported mmap flag {f}")),
         }
     }
-    words.push("fixed");
-    Ok((words.join(","), anon))
+    Ok(flags)
 }
 
-fn advice(s: &str) -> Result<&'static str, String> {
-    Ok(match s.trim() {
-        "MADV_DONTNEED" => "dontneed",
-        "MADV_DONTFORK" => "dontfork",
-        "MADV_DOFORK" => "dofork",
-        "MADV_WIPEONFORK" => "wipeonfork",
-        "MADV_KEEPONFORK" => "keeponfork",
-        "MADV_DONTDUMP" => "dontdump",
-        "MADV_DODUMP" => "dodump",
-        a => return Err(format!("unsupported madvise advice {a}")),
-    })
+/// mremap flags; only MREMAP_MAYMOVE and MREMAP_FIXED are known.
+fn mremap_flags(s: &str) -> Result<MremapFlags, String> {
+    let mut flags = MremapFlags::default();
+    for f in s.split('|').map(str::trim) {
+        match f {
+            "0" => {}
+            "MREMAP_MAYMOVE" => flags.maymove = true,
+            "MREMAP_FIXED" => flags.fixed = true,
+            _ => return Err(format!("unsupported mremap flag {f}")),
+        }
+    }
+    Ok(flags)
+}
+
+/// `MADV_DONTNEED` -> [`Advice::DontNeed`]: the advice whose name is the constant's without
+/// `MADV_`, in lowercase.
+fn advice(s: &str) -> Result<Advice, String> {
+    let s = s.trim();
+    s.strip_prefix("MADV_")
+        .and_then(|name| {
+            Advice::ALL
+                .into_iter()
+                .find(|a| a.name().to_ascii_uppercase() == name)
+        })
+        .ok_or_else(|| format!("unsupported madvise advice {s}"))
 }
 
 /// Unescapes a strace string literal (`"..."`); `None` if strace cut it (`"..."...`).
@@ -460,10 +482,8 @@ fn fd_path(s: &str) -> Option<String> {
     Some(inner.to_string())
 }
 
-const PAGE: u64 = 4096;
-
 fn page_up(v: u64) -> u64 {
-    v.div_ceil(PAGE) * PAGE
+    v.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
 /// Options of the translation.
@@ -478,9 +498,9 @@ struct ProcState {
     sim: u32,
     spawned: bool,
     exited: bool,
-    /// Index in `Translation::commands` of the spawn line of this process's image, until the
-    /// image's initial break is known (its first brk return) and written into that line as
-    /// `brk=`. A forked child carries its parent's: they share the image.
+    /// Index in `Translation::commands` of the spawn of this process's image, until the
+    /// image's initial break is known (its first brk return) and set as that spawn's
+    /// `start_brk`. A forked child carries its parent's: they share the image.
     spawn_at: Option<usize>,
     /// Every range the trace mapped in this image (never shrunk: a superset of what is mapped).
     /// A munmap/mprotect/madvise/name that touches none of it acts on a mapping the kernel made
@@ -490,8 +510,6 @@ struct ProcState {
 
 struct Tr {
     out: Translation,
-    /// Spawn lines (indices in `out.commands`) already given their `brk=`.
-    brk_set: HashSet<usize>,
     /// traced tid -> traced thread-group leader
     tgid: HashMap<u32, u32>,
     procs: HashMap<u32, ProcState>,
@@ -529,15 +547,13 @@ impl Tr {
             st.spawned = true;
             st.exited = false;
             st.spawn_at = Some(self.out.commands.len());
-            self.out
-                .commands
-                .push((line, format!("spawn pid={sim} bare")));
+            self.out.commands.push((line, spawn(sim, None)));
         }
         sim
     }
 
-    /// Gives the spawn line of `tid`'s image `brk=` the traced initial break `initial`, if
-    /// that line has none yet (the first brk return of the image, in any of its processes).
+    /// Gives the spawn of `tid`'s image the traced initial break `initial` as its `start_brk`,
+    /// if it has none yet (the first brk return of the image, in any of its processes).
     fn set_start_brk(&mut self, tid: u32, initial: u64) {
         let tg = self.leader(tid);
         let Some(st) = self.procs.get_mut(&tg) else {
@@ -546,11 +562,10 @@ impl Tr {
         let Some(at) = st.spawn_at.take() else {
             return;
         };
-        if self.brk_set.insert(at) {
-            let start = initial / PAGE * PAGE;
-            self.out.commands[at]
-                .1
-                .push_str(&format!(" brk={start:#x}"));
+        if let (_, Call::Spawn(spawn)) = &mut self.out.commands[at] {
+            spawn
+                .start_brk
+                .get_or_insert(initial / PAGE_SIZE * PAGE_SIZE);
         }
     }
 
@@ -563,7 +578,7 @@ impl Tr {
 
     /// Whether `[start, start+len)` touches a range the trace mapped; if not, the call is
     /// counted as ignored (it acts on a mapping made by execve) and `false` is returned.
-    fn traced(&mut self, c: &Call, start: u64, len: u64) -> bool {
+    fn traced(&mut self, c: &Syscall, start: u64, len: u64) -> bool {
         let tg = self.leader(c.pid);
         let end = start.saturating_add(page_up(len.max(1)));
         let hit = self
@@ -580,11 +595,11 @@ impl Tr {
         hit
     }
 
-    fn emit(&mut self, line: usize, cmd: String) {
-        self.out.commands.push((line, cmd));
+    fn emit(&mut self, line: usize, call: impl Into<Call>) {
+        self.out.commands.push((line, call.into()));
     }
 
-    fn unsupported(&mut self, c: &Call, reason: impl Into<String>) {
+    fn unsupported(&mut self, c: &Syscall, reason: impl Into<String>) {
         self.out.unsupported.push(Skipped {
             line: c.line,
             text: format!("{}({}) = {}", c.name, c.args.join(", "), c.ret),
@@ -592,14 +607,14 @@ impl Tr {
         });
     }
 
-    fn arg(&self, c: &Call, i: usize) -> Result<u64, String> {
+    fn arg(&self, c: &Syscall, i: usize) -> Result<u64, String> {
         c.args
             .get(i)
             .and_then(|a| num(a))
             .ok_or_else(|| format!("argument {} is not a number", i + 1))
     }
 
-    fn call(&mut self, c: &Call) -> Result<(), String> {
+    fn call(&mut self, c: &Syscall) -> Result<(), String> {
         let ret = c.ret.split_whitespace().next().unwrap_or("");
         let failed = ret.starts_with('-');
         let ignored = matches!(
@@ -638,7 +653,7 @@ impl Tr {
                 let tg = self.leader(c.pid);
                 let sim = self.sim_of(tg);
                 if self.procs[&tg].spawned {
-                    self.emit(c.line, format!("exit pid={sim}"));
+                    self.emit(c.line, ExitArgs { pid: sim });
                 }
                 let path = if c.name == "execve" {
                     c.args.first()
@@ -661,31 +676,34 @@ impl Tr {
                 st.exited = false;
                 st.spawn_at = Some(self.out.commands.len());
                 st.ranges.clear();
-                let comm = if comm.is_empty() {
-                    String::new()
-                } else {
-                    format!(" comm={}", quote(&comm))
-                };
-                self.emit(c.line, format!("spawn pid={sim}{comm} bare"));
+                let comm = (!comm.is_empty()).then_some(comm);
+                self.emit(c.line, spawn(sim, comm));
             }
             "mmap" | "mmap2" => {
                 let sim = self.ensure(c.line, c.pid);
                 let addr = retv.ok_or("mmap return value is not an address")?;
                 let len = self.arg(c, 1)?;
-                let p = prot(c.args.get(2).ok_or("no prot")?)?;
-                let (flags, anon) = mmap_flags(c.args.get(3).ok_or("no flags")?)?;
-                let mut line =
-                    format!("mmap pid={sim} addr={addr:#x} len={len:#x} prot={p} flags={flags}");
-                if !anon {
+                let prot = prot(c.args.get(2).ok_or("no prot")?)?;
+                let flags = mmap_flags(c.args.get(3).ok_or("no flags")?)?;
+                let mut mmap = MmapArgs {
+                    pid: sim,
+                    addr: Some(addr),
+                    len,
+                    prot,
+                    flags,
+                    file: None,
+                    offset: None,
+                };
+                if !flags.anonymous {
                     let fd = c.args.get(4).ok_or("no fd")?;
                     let path = fd_path(fd).ok_or_else(|| {
                         format!("mmap of fd {fd} without a -y path (record with strace -y)")
                     })?;
-                    let off = self.arg(c, 5)?;
-                    line.push_str(&format!(" file={} offset={off:#x}", quote(&path)));
+                    mmap.file = Some(path);
+                    mmap.offset = Some(self.arg(c, 5)?);
                 }
                 self.add_range(c.pid, addr, len);
-                self.emit(c.line, line);
+                self.emit(c.line, mmap);
             }
             "munmap" => {
                 let sim = self.ensure(c.line, c.pid);
@@ -693,51 +711,79 @@ impl Tr {
                 if !self.traced(c, a, l) {
                     return Ok(());
                 }
-                self.emit(c.line, format!("munmap pid={sim} addr={a:#x} len={l:#x}"));
+                self.emit(
+                    c.line,
+                    MunmapArgs {
+                        pid: sim,
+                        addr: a,
+                        len: l,
+                    },
+                );
             }
             "mprotect" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
-                let p = prot(c.args.get(2).ok_or("no prot")?)?;
+                let prot = prot(c.args.get(2).ok_or("no prot")?)?;
                 if !self.traced(c, a, l) {
                     return Ok(());
                 }
                 self.emit(
                     c.line,
-                    format!("mprotect pid={sim} addr={a:#x} len={l:#x} prot={p}"),
+                    MprotectArgs {
+                        pid: sim,
+                        addr: a,
+                        len: l,
+                        prot,
+                    },
                 );
             }
             "madvise" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
-                let adv = advice(c.args.get(2).ok_or("no advice")?)?;
+                let advice = advice(c.args.get(2).ok_or("no advice")?)?;
                 if !self.traced(c, a, l) {
                     return Ok(());
                 }
                 self.emit(
                     c.line,
-                    format!("madvise pid={sim} addr={a:#x} len={l:#x} advice={adv}"),
+                    MadviseArgs {
+                        pid: sim,
+                        addr: a,
+                        len: l,
+                        advice,
+                    },
                 );
             }
             "mremap" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, ol, nl) = (self.arg(c, 0)?, self.arg(c, 1)?, self.arg(c, 2)?);
                 let r = retv.ok_or("mremap return value is not an address")?;
-                for f in c.args.get(3).map(String::as_str).unwrap_or("0").split('|') {
-                    if !matches!(f.trim(), "0" | "MREMAP_MAYMOVE" | "MREMAP_FIXED") {
-                        return Err(format!("unsupported mremap flag {f}"));
-                    }
-                }
+                // Validated only: the replay moves to the traced result, or stays in place.
+                mremap_flags(c.args.get(3).map(String::as_str).unwrap_or("0"))?;
                 if !self.traced(c, a, ol) {
                     return Ok(());
                 }
                 self.add_range(c.pid, r, nl);
-                let mut line =
-                    format!("mremap pid={sim} addr={a:#x} old_len={ol:#x} new_len={nl:#x}");
-                if r != a {
-                    line.push_str(&format!(" flags=maymove,fixed new_addr={r:#x}"));
-                }
-                self.emit(c.line, line);
+                let (flags, new_addr) = if r != a {
+                    let moved = MremapFlags {
+                        maymove: true,
+                        fixed: true,
+                    };
+                    (moved, Some(r))
+                } else {
+                    (MremapFlags::default(), None)
+                };
+                self.emit(
+                    c.line,
+                    MremapArgs {
+                        pid: sim,
+                        addr: a,
+                        old_len: ol,
+                        new_len: nl,
+                        flags,
+                        new_addr,
+                    },
+                );
             }
             "brk" => {
                 let sim = self.ensure(c.line, c.pid);
@@ -745,7 +791,13 @@ impl Tr {
                 let want = self.arg(c, 0)?;
                 self.set_start_brk(c.pid, r);
                 if want != 0 {
-                    self.emit(c.line, format!("brk pid={sim} addr={r:#x}"));
+                    self.emit(
+                        c.line,
+                        BrkArgs {
+                            pid: sim,
+                            addr: Some(r),
+                        },
+                    );
                 }
             }
             "prctl" => {
@@ -755,26 +807,20 @@ impl Tr {
                 if !self.traced(c, a, l) {
                     return Ok(());
                 }
-                if n.trim() == "NULL" || n.trim() == "0" {
-                    self.emit(
-                        c.line,
-                        format!("name pid={sim} addr={a:#x} len={l:#x} clear"),
-                    );
+                let name = if n.trim() == "NULL" || n.trim() == "0" {
+                    None
                 } else {
-                    let name = c_string(n)?;
-                    let mut q = String::from("\"");
-                    for ch in name.chars() {
-                        if ch == '"' || ch == '\\' {
-                            q.push('\\');
-                        }
-                        q.push(ch);
-                    }
-                    q.push('"');
-                    self.emit(
-                        c.line,
-                        format!("name pid={sim} addr={a:#x} len={l:#x} name={q}"),
-                    );
-                }
+                    Some(c_string(n)?)
+                };
+                self.emit(
+                    c.line,
+                    NameArgs {
+                        pid: sim,
+                        addr: a,
+                        len: l,
+                        name,
+                    },
+                );
             }
             "clone" | "clone3" | "fork" | "vfork" => {
                 let child = retv.ok_or("no child pid in the return value")? as u32;
@@ -806,7 +852,13 @@ impl Tr {
                 st.spawned = true;
                 st.spawn_at = parent_spawn;
                 st.ranges = parent_ranges;
-                self.emit(c.line, format!("fork pid={sim} child={csim}"));
+                self.emit(
+                    c.line,
+                    ForkArgs {
+                        pid: sim,
+                        child: Some(csim),
+                    },
+                );
             }
             "exit_group" => {
                 let tg = self.leader(c.pid);
@@ -822,12 +874,24 @@ impl Tr {
         let st = self.procs.get_mut(&tg).expect("made");
         if st.spawned && !st.exited {
             st.exited = true;
-            self.emit(line, format!("exit pid={sim}"));
+            self.emit(line, ExitArgs { pid: sim });
         }
     }
 }
 
-fn is_set_vma(c: &Call) -> bool {
+/// The spawn of a new image of simulated process `sim`: bare (the trace shows the mappings
+/// execve made only as they are changed), with its `start_brk` set later (see the module docs).
+fn spawn(sim: u32, comm: Option<String>) -> Call {
+    Call::Spawn(SpawnArgs {
+        pid: Some(sim),
+        comm,
+        uid: None,
+        start_brk: None,
+        bare: true,
+    })
+}
+
+fn is_set_vma(c: &Syscall) -> bool {
     let a0 = c.args.first().map(|s| s.trim()).unwrap_or("");
     let a1 = c.args.get(1).map(|s| s.trim()).unwrap_or("");
     (a0 == "PR_SET_VMA" || a0.starts_with("0x53564d41"))
@@ -839,7 +903,6 @@ pub fn translate(text: &str, o: Options) -> Translation {
     let (events, bad) = parse_trace(text);
     let mut t = Tr {
         out: Translation::default(),
-        brk_set: HashSet::new(),
         tgid: HashMap::new(),
         procs: HashMap::new(),
         next: o.base_pid,
@@ -848,7 +911,7 @@ pub fn translate(text: &str, o: Options) -> Translation {
     // Files first: each -y path with the largest offset + len mapped from it.
     let mut files: BTreeMap<String, u64> = BTreeMap::new();
     for e in &events {
-        if let Event::Call(c) = e {
+        if let Event::Syscall(c) = e {
             if (c.name == "mmap" || c.name == "mmap2") && !c.ret.starts_with('-') {
                 if let (Some(path), Some(len), Some(off)) = (
                     c.args.get(4).and_then(|f| fd_path(f)),
@@ -864,11 +927,11 @@ pub fn translate(text: &str, o: Options) -> Translation {
     for (path, size) in files {
         t.out
             .commands
-            .push((0, format!("file path={} size={size:#x}", quote(&path))));
+            .push((0, Call::File(FileArgs { path, size })));
     }
     for e in &events {
         match e {
-            Event::Call(c) => {
+            Event::Syscall(c) => {
                 t.out.syscalls += 1;
                 if let Err(reason) = t.call(c) {
                     t.unsupported(c, reason);
@@ -897,7 +960,10 @@ mod tests {
     fn cmds(text: &str) -> Vec<String> {
         let t = translate(text, O);
         assert!(t.unsupported.is_empty(), "{}", t.summary());
-        t.commands.into_iter().map(|c| c.1).collect()
+        t.commands
+            .iter()
+            .map(|(_, call)| anonmap_lang::line(call).to_string())
+            .collect()
     }
 
     #[test]
@@ -984,15 +1050,29 @@ mod tests {
         assert_eq!(
             c,
             [
-                "spawn pid=500 bare brk=0x5600aa000000",
+                "spawn pid=500 brk=0x5600aa000000 bare",
                 "brk pid=500 addr=0x5600aa021000",
-                "mmap pid=500 addr=0x7f0000000000 len=0x10000 prot=--- flags=private,anonymous,noreserve,fixed",
+                "mmap pid=500 addr=0x7f0000000000 len=0x10000 prot=--- flags=private,anonymous,fixed,noreserve",
                 "mprotect pid=500 addr=0x7f0000000000 len=0x1000 prot=rw-",
                 "name pid=500 addr=0x7f0000000000 len=0x1000 name=\" glibc: malloc \\\"x\\\"\"",
                 "name pid=500 addr=0x7f0000000000 len=0x1000 clear",
                 "madvise pid=500 addr=0x7f0000000000 len=0x1000 advice=dontneed",
                 "mremap pid=500 addr=0x7f0000000000 old_len=0x1000 new_len=0x2000 flags=maymove,fixed new_addr=0x7f0000100000",
                 "mremap pid=500 addr=0x7f0000100000 old_len=0x2000 new_len=0x1000",
+            ]
+        );
+        // a name (or comm, or path) that needs no quotes gets none
+        let c = cmds(
+            "8 execve(\"/usr/bin/my app\", [\"app\"], 0x7ffd /* 3 vars */) = 0\n\
+             8 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_POPULATE, -1, 0) = 0x7f0000000000\n\
+             8 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f0000000000, 4096, \"dalvik-heap\") = 0\n",
+        );
+        assert_eq!(
+            c,
+            [
+                "spawn pid=500 comm=\"my app\" bare",
+                "mmap pid=500 addr=0x7f0000000000 len=0x1000 prot=rw- flags=shared,anonymous,fixed,populate",
+                "name pid=500 addr=0x7f0000000000 len=0x1000 name=dalvik-heap",
             ]
         );
         let t = translate("7 prctl(PR_SET_NAME, \"worker\") = 0\n7 munmap(0x1000, 4096) = -1 EINVAL (Invalid argument)\n", O);
@@ -1021,18 +1101,18 @@ mod tests {
             c,
             [
                 // the child's first brk patched the image's spawn, which precedes the fork
-                "spawn pid=500 comm=app bare brk=0x5611f0a3c000",
+                "spawn pid=500 comm=app brk=0x5611f0a3c000 bare",
                 "mmap pid=500 addr=0x7f0000000000 len=0x1000 prot=rw- flags=private,anonymous,fixed",
                 "fork pid=500 child=501",
                 "brk pid=501 addr=0x5611f0a5d000",
                 "brk pid=500 addr=0x5611f0a4d000",
                 "exit pid=501",
                 // a new image: its own initial break
-                "spawn pid=501 comm=sh bare brk=0x563a12345000",
+                "spawn pid=501 comm=sh brk=0x563a12345000 bare",
                 "brk pid=501 addr=0x563a12366000",
                 "exit pid=501",
                 // a process first seen at its brk(NULL)
-                "spawn pid=502 bare brk=0x55d000001000",
+                "spawn pid=502 brk=0x55d000001000 bare",
             ]
         );
     }

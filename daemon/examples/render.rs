@@ -10,7 +10,7 @@
 //! file on disk. Every line is applied with `check_invariants()` after it; the first failure
 //! stops the run with `file:line: the line: ERRNO message` on stderr and exit code 1.
 //!
-//! Each FILE is a path of the tree (`fusefs::tree`): `PID/maps`, `PID/smaps`, `PID/smaps_rollup`,
+//! Each FILE is a path of the tree (`anonmap_proc::tree`): `PID/maps`, `PID/smaps`, `PID/smaps_rollup`,
 //! `PID/status`, `PID/statm`, `PID/comm`, `PID/pagemap`, `rmap` (the resident pfns: the
 //! directory's listing), `rmap/PFN` (decimal or 0x-hex), `names`, `meminfo`. `PID/pagemap` is binary in the
 //! tree; here it is printed as a hex dump of its non-zero entries only, one `vpn entry` line per
@@ -21,14 +21,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anonmap_daemon::command::{parse_line, Labels};
-use anonmap_daemon::mm::types::{vpn, Pid, PAGE_SIZE};
-use anonmap_daemon::mm::{Machine, MachineConfig, Outcome};
-use anonmap_fusefs::tree::{self, Node, ProcFile};
-use anyhow::{anyhow, bail, Context};
+use anonmap_abi::page::{vpn, PAGE_SIZE};
+use anonmap_abi::Pid;
+use anonmap_daemon::DEMO;
+use anonmap_lang::Session;
+use anonmap_mm::{Machine, MachineConfig};
+use anonmap_proc::tree::{self, Node, ProcFile};
+use anyhow::{anyhow, Context};
 
-/// The built-in scenario, run when no SCRIPT is given.
-const DEMO: &str = include_str!("../scenarios/demo.anonmap");
 /// How the built-in scenario is named in error messages.
 const DEMO_PATH: &str = "daemon/scenarios/demo.anonmap";
 
@@ -94,26 +94,15 @@ fn pagemap_dump(m: &Machine, pid: Pid, out: &mut Vec<u8>) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Applies every line of `text`, checking the invariants after each op.
+/// Applies the script `text`, checking the invariants after each op.
 fn run_script(path: &str, text: &str) -> anyhow::Result<Machine> {
     let mut m = Machine::new(MachineConfig::default());
-    let mut labels = Labels::new();
-    for (n, line) in text.lines().enumerate() {
-        let at = || format!("{path}:{}: {}", n + 1, line.trim());
-        let op = match parse_line(line) {
-            Ok(Some(op)) => op,
-            Ok(None) => continue,
-            Err(e) => bail!("{}: {e}", at()),
-        };
-        let label = op.binds_label().map(str::to_string);
-        let op = op.resolve(&labels).map_err(|e| anyhow!("{}: {e}", at()))?;
-        let outcome = m.apply(&op).map_err(|e| anyhow!("{}: {e}", at()))?;
-        if let (Some(label), Outcome::Addr(addr)) = (label, outcome) {
-            labels.bind(label, addr);
-        }
-        m.check_invariants()
-            .map_err(|e| anyhow!("{}: invariant broken: {e}", at()))?;
-    }
+    Session::new()
+        .run_script_with(&mut m, text, |m, _, _| {
+            m.check_invariants()
+                .map_err(|e| format!("invariant broken: {e}"))
+        })
+        .map_err(|e| anyhow!("{path}:{}: {}: {}", e.line_no, e.line.trim(), e.message))?;
     Ok(m)
 }
 

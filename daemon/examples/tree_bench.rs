@@ -19,10 +19,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anonmap_daemon::command::{parse_line, Op};
-use anonmap_daemon::mm::{Machine, MachineConfig};
-use anonmap_fusefs::render;
-use anonmap_fusefs::source::Source;
+use anonmap_lang::parse_call;
+use anonmap_mm::{Machine, MachineConfig};
+use anonmap_proc::render;
+use anonmap_proc::Source;
 
 const RUNS: usize = 7;
 
@@ -59,16 +59,9 @@ fn read_all(path: &str) -> usize {
     }
 }
 
-fn op(line: &str) -> Op<u64> {
-    parse_line(line)
-        .expect("valid line")
-        .expect("an op")
-        .resolve(&Default::default())
-        .expect("no labels")
-}
-
 fn apply(m: &mut Machine, line: &str) {
-    m.apply(&op(line)).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let call = parse_call(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    m.apply(&call).unwrap_or_else(|e| panic!("{line}: {e}"));
 }
 
 /// The kernel side: `n` one-page VMAs at `base` in this process, touched.

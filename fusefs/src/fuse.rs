@@ -1,5 +1,5 @@
 //! The fuser [`Filesystem`] over a [`Source`]: a thin adapter that decodes inode numbers
-//! ([`crate::inode`]), calls the pure tree functions ([`crate::tree`], [`crate::handles`]) and
+//! ([`crate::inode`]), calls the pure tree functions (`anonmap_proc::tree`, [`crate::handles`]) and
 //! turns their results into replies.
 //!
 //! - Attributes: files 0444 (pagemap 0400), directories 0555, size 0 and no blocks (as /proc),
@@ -29,8 +29,8 @@ use tracing::{debug, trace};
 
 use crate::handles::{DirSnapshot, OpenFile};
 use crate::inode::{ino_of, node_of};
-use crate::source::Source;
-use crate::tree::{self, Node, TreeError};
+use anonmap_proc::tree::{self, Node, TreeError};
+use anonmap_proc::Source;
 
 /// How long the kernel may cache the entry and attributes of a node that never changes (the
 /// root, `rmap/`, `names`, `meminfo`).
@@ -67,7 +67,7 @@ impl std::fmt::Debug for TreeFs {
 
 /// The errno a tree error is reported with.
 fn errno(e: &TreeError) -> Errno {
-    Errno::from_i32(e.errno())
+    Errno::from_i32(e.errno().code())
 }
 
 /// The entry and attribute TTL of `node`: zero for nodes that come and go with the machine.
@@ -310,8 +310,8 @@ impl Filesystem for TreeFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::{fake_process, FakeSource, FakeState};
-    use crate::tree::ProcFile;
+    use anonmap_proc::fake::{fake_process, FakeSource, FakeState};
+    use anonmap_proc::tree::ProcFile;
 
     #[test]
     fn attributes_are_procs() {

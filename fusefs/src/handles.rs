@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
-use crate::source::Source;
-use crate::tree::{self, Node, ProcFile, TreeError};
+use anonmap_proc::tree::{self, Node, ProcFile, TreeError};
+use anonmap_proc::Source;
 
 /// An open file.
 #[derive(Debug)]
@@ -153,8 +153,8 @@ impl DirSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::{fake_frame, fake_process, FakeSource, FakeState};
-    use crate::render;
+    use anonmap_proc::fake::{fake_frame, fake_process, FakeSource, FakeState};
+    use anonmap_proc::render;
 
     fn source() -> FakeSource {
         let mut state = FakeState::default();
@@ -228,10 +228,10 @@ mod tests {
         let s = source();
         for f in ProcFile::ALL {
             let err = OpenFile::open(&s, Node::ProcFile(99, f)).unwrap_err();
-            assert_eq!(err.errno(), libc::ENOENT, "{f:?}");
+            assert_eq!(err.errno(), anonmap_abi::Errno::ENOENT, "{f:?}");
         }
         let err = OpenFile::open(&s, Node::Rmap(6)).unwrap_err();
-        assert_eq!(err.errno(), libc::ENOENT);
+        assert_eq!(err.errno(), anonmap_abi::Errno::ENOENT);
     }
 
     #[test]
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(s.pagemap_requests()[0], (7, vpn, 4));
         for (offset, size) in [(4, 8), (8, 12), (1, 1)] {
             let err = f.read(&s, offset, size).unwrap_err();
-            assert_eq!(err.errno(), libc::EINVAL);
+            assert_eq!(err.errno(), anonmap_abi::Errno::EINVAL);
         }
         assert_eq!(
             s.pagemap_requests().len(),
@@ -267,7 +267,7 @@ mod tests {
         let s = source();
         for dir in [Node::Root, Node::ProcDir(7), Node::RmapDir] {
             let err = OpenFile::open(&s, dir).unwrap_err();
-            assert_eq!(err.errno(), libc::EISDIR);
+            assert_eq!(err.errno(), anonmap_abi::Errno::EISDIR);
         }
     }
 

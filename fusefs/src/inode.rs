@@ -19,7 +19,7 @@
 //! A pid that is reused gets the inode of its predecessor; as the adapter keeps no cache (zero
 //! TTLs on pid nodes), that is harmless.
 
-use crate::tree::{Node, ProcFile};
+use anonmap_proc::tree::{Node, ProcFile};
 
 const KIND_SHIFT: u32 = 60;
 const KIND_FIXED: u64 = 0;

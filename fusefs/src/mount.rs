@@ -32,7 +32,7 @@ use fuser::{Config, MountOption, Session, SessionACL, SessionUnmounter};
 use tracing::{debug, info, warn};
 
 use crate::fuse::TreeFs;
-use crate::source::Source;
+use anonmap_proc::Source;
 
 /// The filesystem name shown in /proc/mounts (`anonmap /run/anonmap/fs fuse.anonmap ...`).
 pub const FS_NAME: &str = "anonmap";
@@ -82,6 +82,11 @@ fn umount2(path: &Path, flags: libc::c_int) -> io::Result<()> {
     }
 }
 
+/// `umount2(dir, MNT_DETACH)`: a lazy unmount of whatever is mounted at `dir`.
+pub fn detach(dir: &Path) -> io::Result<()> {
+    umount2(dir, libc::MNT_DETACH)
+}
+
 /// Detaches a stale mount at `dir`: one whose daemon died, so that the kernel answers ENOTCONN.
 /// Returns whether there was one. Anything else at `dir` (nothing, a directory, a live mount) is
 /// left alone.
@@ -101,7 +106,9 @@ pub fn detach_stale_mount(dir: &Path) -> io::Result<bool> {
     Ok(stale)
 }
 
-fn statfs(dir: &Path) -> io::Result<()> {
+/// `statfs(2)` of `dir`. Unlike `stat`, FUSE always asks the daemon for STATFS, so a dead
+/// daemon's mount answers ENOTCONN even while attributes are cached.
+pub fn statfs(dir: &Path) -> io::Result<()> {
     let c = c_path(dir)?;
     // SAFETY: an all-zero statfs is a valid value of this plain C struct.
     let mut buf: libc::statfs = unsafe { std::mem::zeroed() };

@@ -26,9 +26,10 @@
 //! - [`writer`]: the journal thread: group commit (one fdatasync per batch), durability
 //!   notifications, snapshots and the journal rotation that truncates it.
 //! - [`snapshot`]: the snapshot file format (postcard, with a checksum).
-//! - [`boxed_array`]: serde for the page tables' large arrays.
+//!
+//! The records are the command language's own script form (`anonmap_lang::script::record`),
+//! so a journal file can be read, and replayed, as a script.
 
-pub mod boxed_array;
 pub mod recover;
 pub mod snapshot;
 pub mod writer;
@@ -37,8 +38,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::command::Op;
-use crate::errno::Errno;
+use anonmap_mm::MachineConfig;
 
 pub use recover::{recover, Recovered};
 pub use writer::{Appender, Journal, JournalOptions};
@@ -71,13 +71,6 @@ impl JournalError {
     }
 }
 
-/// The sizes a state directory was created with; they stay with the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Sizes {
-    pub ram_bytes: u64,
-    pub swap_bytes: u64,
-}
-
 pub const SNAPSHOT: &str = "snapshot";
 pub const SNAPSHOT_TMP: &str = "snapshot.tmp";
 const JOURNAL_PREFIX: &str = "journal.";
@@ -107,7 +100,7 @@ pub fn journal_generations(dir: &Path) -> Result<Vec<u64>, JournalError> {
 }
 
 /// The first line of journal generation `gen`.
-pub fn header_line(gen: u64, sizes: Sizes) -> String {
+pub fn header_line(gen: u64, sizes: MachineConfig) -> String {
     format!(
         "# anonmap journal v1 generation={gen} ram={} swap={}\n",
         sizes.ram_bytes, sizes.swap_bytes
@@ -115,7 +108,7 @@ pub fn header_line(gen: u64, sizes: Sizes) -> String {
 }
 
 /// Reads a header line back: the generation and the sizes.
-pub fn parse_header(line: &str) -> Option<(u64, Sizes)> {
+pub fn parse_header(line: &str) -> Option<(u64, MachineConfig)> {
     let rest = line.strip_prefix("# anonmap journal v1 ")?;
     let mut gen = None;
     let mut ram = None;
@@ -132,25 +125,11 @@ pub fn parse_header(line: &str) -> Option<(u64, Sizes)> {
     }
     Some((
         gen?,
-        Sizes {
+        MachineConfig {
             ram_bytes: ram?,
             swap_bytes: swap?,
         },
     ))
-}
-
-/// The prefix of the line that records the errno of a failed op; the op follows on the next
-/// line.
-pub const ERR_DIRECTIVE: &str = "#! err ";
-
-/// The journal text of one applied op: the canonical line, preceded by `#! err ERRNO` if the
-/// op failed. `op` must be resolved and carry no label.
-pub fn record_text(op: &Op<u64>, result: Result<(), Errno>) -> String {
-    debug_assert!(op.binds_label().is_none(), "labels never reach the journal");
-    match result {
-        Ok(()) => format!("{op}\n"),
-        Err(errno) => format!("{ERR_DIRECTIVE}{errno}\n{op}\n"),
-    }
 }
 
 /// fsync of a directory, so that names created, renamed or removed in it are durable.

@@ -5,35 +5,28 @@
 //! dropped with a warning, together with an `#! err` line that announced it; the writer
 //! truncates it away before appending. Any other damage stops the start with an error naming
 //! the file and the line: an unparsable complete line, a line the journal never writes (a
-//! label, a `read`), an op whose replay gives another result than the one recorded, a torn line
-//! in a journal that is not the last, a gap in the generations.
+//! label, a `read`), an op whose replay does not meet its record (`anonmap_lang::script::check`:
+//! ok, or the recorded errno), a torn line in a journal that is not the last, a gap in the
+//! generations.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{
-    journal_generations, journal_path, parse_header, snapshot, JournalError, Sizes, ERR_DIRECTIVE,
-    SNAPSHOT_TMP,
+    journal_generations, journal_path, parse_header, snapshot, JournalError, SNAPSHOT_TMP,
 };
-use crate::command::{parse_line, Labels, Op};
-use crate::errno::Errno;
-use crate::mm::{Machine, MachineConfig};
-
-/// The machine of `sizes`, empty.
-pub fn new_machine(sizes: Sizes) -> Machine {
-    Machine::new(MachineConfig {
-        ram_bytes: sizes.ram_bytes,
-        swap_bytes: sizes.swap_bytes,
-    })
-}
+use anonmap_abi::Errno;
+use anonmap_lang::script::{check, directive};
+use anonmap_lang::{parse_line, Command, Labels};
+use anonmap_mm::{Machine, MachineConfig};
 
 /// The state a directory held, rebuilt.
 #[derive(Debug)]
 pub struct Recovered {
     pub machine: Machine,
     /// The sizes stored with the state (those asked for, for a new state directory).
-    pub sizes: Sizes,
+    pub sizes: MachineConfig,
     /// The generation to append to.
     pub gen: u64,
     /// The length of journal `gen` without a dropped torn tail (`None`: the file does not
@@ -51,7 +44,7 @@ pub struct Recovered {
 
 /// Rebuilds the machine kept in `dir` (created if missing). `sizes` are used only for a new,
 /// empty state directory; a stored state keeps its own.
-pub fn recover(dir: &Path, sizes: Sizes) -> Result<Recovered, JournalError> {
+pub fn recover(dir: &Path, sizes: MachineConfig) -> Result<Recovered, JournalError> {
     let started = Instant::now();
     fs::create_dir_all(dir).map_err(JournalError::io(dir))?;
     let tmp = dir.join(SNAPSHOT_TMP);
@@ -79,7 +72,7 @@ pub fn recover(dir: &Path, sizes: Sizes) -> Result<Recovered, JournalError> {
                 None => None,
             };
             let sizes = stored.unwrap_or(sizes);
-            (new_machine(sizes), sizes, 0)
+            (Machine::new(sizes), sizes, 0)
         }
     };
     // Generations below the snapshot's are already in it: leftovers of an interrupted cleanup.
@@ -127,7 +120,7 @@ pub fn recover(dir: &Path, sizes: Sizes) -> Result<Recovered, JournalError> {
 }
 
 /// The sizes in the header of journal `path`, if it has a whole header line.
-fn read_header_sizes(path: &Path) -> Result<Option<Sizes>, JournalError> {
+fn read_header_sizes(path: &Path) -> Result<Option<MachineConfig>, JournalError> {
     let bytes = fs::read(path).map_err(JournalError::io(path))?;
     let Some(end) = bytes.iter().position(|&b| b == b'\n') else {
         return Ok(None);
@@ -164,7 +157,6 @@ fn replay_file(
     last: bool,
 ) -> Result<FileReplay, JournalError> {
     let bytes = fs::read(path).map_err(JournalError::io(path))?;
-    let labels = Labels::new();
     let mut ops = 0;
     let mut pos = 0usize;
     let mut line_no = 0usize;
@@ -210,17 +202,24 @@ fn replay_file(
                 None => return Err(damaged(path, 1, "missing or bad journal header line")),
             }
         }
-        if let Some(name) = line.strip_prefix(ERR_DIRECTIVE) {
+        if let Some(errno) = directive(line) {
             if pending.is_some() {
                 return Err(damaged(path, line_no, "two `#! err` lines in a row"));
             }
-            let errno = Errno::from_name(name.trim())
-                .ok_or_else(|| damaged(path, line_no, format!("unknown errno {name:?}")))?;
+            let errno = errno.map_err(|message| damaged(path, line_no, message))?;
             pending = Some((start, line_no, errno));
             continue;
         }
-        let op = match parse_line(line) {
-            Ok(Some(op)) => op,
+        // The journal writes calls only, resolved and without labels.
+        let call = match parse_line(line, &Labels::new()) {
+            Ok(Some(Command::Call { call, bind: None })) => call,
+            Ok(Some(_)) => {
+                return Err(damaged(
+                    path,
+                    line_no,
+                    format!("{line:?} is not a line the journal writes (a read, or a label)"),
+                ))
+            }
             Ok(None) => continue,
             Err(e) => {
                 return Err(damaged(
@@ -230,21 +229,10 @@ fn replay_file(
                 ))
             }
         };
-        if matches!(op, Op::Read { .. }) || op.binds_label().is_some() {
-            return Err(damaged(
-                path,
-                line_no,
-                format!("{line:?} is not a line the journal writes (a read, or a label)"),
-            ));
-        }
-        let op = op
-            .resolve(&labels)
-            .map_err(|e| damaged(path, line_no, format!("{line:?}: {e}")))?;
         let expected = pending.take().map(|(_, _, errno)| errno);
-        let got = machine.apply(&op).map(|_| ()).map_err(|e| e.errno);
-        let want = expected.map_or(Ok(()), Err);
-        if got.map_err(|e| e.name()) != want.map_err(|e| e.name()) {
-            let show = |r: Result<(), &str>| match r {
+        let got = machine.apply(&call);
+        if check(expected, &got).is_err() {
+            let show = |r: Result<(), Errno>| match r {
                 Ok(()) => "ok".to_string(),
                 Err(e) => format!("err {e}"),
             };
@@ -253,8 +241,8 @@ fn replay_file(
                 line_no,
                 format!(
                     "replaying {line:?} gave {}, but the journal recorded {}",
-                    show(got.map_err(|e| e.name())),
-                    show(want.map_err(|e| e.name()))
+                    show(got.map(|_| ()).map_err(|e| e.errno)),
+                    show(expected.map_or(Ok(()), Err))
                 ),
             ));
         }

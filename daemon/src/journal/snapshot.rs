@@ -14,8 +14,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{sync_dir, JournalError, Sizes, SNAPSHOT, SNAPSHOT_TMP};
-use crate::mm::Machine;
+use super::{sync_dir, JournalError, SNAPSHOT, SNAPSHOT_TMP};
+use anonmap_mm::{Machine, MachineConfig};
 
 const MAGIC: &[u8] = b"anonmap snapshot v1\n";
 
@@ -23,7 +23,7 @@ const MAGIC: &[u8] = b"anonmap snapshot v1\n";
 #[derive(Debug, Serialize)]
 pub struct SnapshotRef<'a> {
     pub next_gen: u64,
-    pub sizes: Sizes,
+    pub sizes: MachineConfig,
     pub machine: &'a Machine,
 }
 
@@ -31,7 +31,7 @@ pub struct SnapshotRef<'a> {
 #[derive(Debug, Deserialize)]
 pub struct Snapshot {
     pub next_gen: u64,
-    pub sizes: Sizes,
+    pub sizes: MachineConfig,
     pub machine: Machine,
 }
 

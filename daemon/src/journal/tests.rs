@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::recover::new_machine;
 use super::*;
 use crate::server::source::dump;
-use crate::server::{Session, SharedMachine, DEMO};
+use crate::server::{Peer, SharedMachine};
+use crate::DEMO;
+use anonmap_mm::{Machine, MachineConfig};
 
-const SIZES: Sizes = Sizes {
+const SIZES: MachineConfig = MachineConfig {
     ram_bytes: 512 << 20,
     swap_bytes: 0,
 };
@@ -51,7 +52,7 @@ impl Daemon {
     }
 
     /// Runs `lines` in `session`; every reply must be `ok`.
-    fn run(&self, session: &mut Session, lines: &str) {
+    fn run(&self, session: &mut Peer, lines: &str) {
         for line in lines.lines() {
             if let Some(r) = self.shared.execute(session, line.as_bytes()) {
                 assert!(
@@ -71,8 +72,8 @@ impl Daemon {
 
 /// The tree of `lines` applied to a fresh machine, in-process, without a journal.
 fn fresh_dump(lines: &str) -> String {
-    let shared = SharedMachine::new(new_machine(SIZES), None);
-    let mut session = Session::new(0);
+    let shared = SharedMachine::new(Machine::new(SIZES), None);
+    let mut session = Peer::new(0);
     for line in lines.lines() {
         shared.execute(&mut session, line.as_bytes());
     }
@@ -81,7 +82,7 @@ fn fresh_dump(lines: &str) -> String {
 
 fn recovered_dump(dir: &Path) -> (String, Recovered) {
     let mut r = recover(dir, SIZES).unwrap();
-    let machine = std::mem::replace(&mut r.machine, new_machine(SIZES));
+    let machine = std::mem::replace(&mut r.machine, Machine::new(SIZES));
     (dump(&SharedMachine::new(machine, None)), r)
 }
 
@@ -110,7 +111,7 @@ fn torn_last_line_is_dropped_and_cut_before_appending() {
 
     write_journal(dir.path(), 0, &format!("{whole}spawn pid=3 u"));
     let d = Daemon::start(dir.path(), JournalOptions::default());
-    d.run(&mut Session::new(0), "spawn pid=4");
+    d.run(&mut Peer::new(0), "spawn pid=4");
     d.stop();
     let text = fs::read_to_string(journal_path(dir.path(), 0)).unwrap();
     assert!(
@@ -193,7 +194,7 @@ fn snapshots_and_journals_replay_to_a_fresh_replay() {
     let (first, second) = lines.split_at(lines.len() / 2);
     let (first, second) = (first.join("\n"), second.join("\n"));
     // The labels live in the client's session, across the restart.
-    let mut session = Session::new(0);
+    let mut session = Peer::new(0);
     let d = Daemon::start(dir.path(), options);
     d.run(&mut session, &first);
     d.stop();
@@ -218,8 +219,8 @@ fn snapshots_and_journals_replay_to_a_fresh_replay() {
 
     // Failed ops that change state are journaled and replayed: mprotect stopping at a hole.
     let d = Daemon::start(dir.path(), options);
-    let mut s = Session::new(0);
-    let reply = |s: &mut Session, l: &str| {
+    let mut s = Peer::new(0);
+    let reply = |s: &mut Peer, l: &str| {
         String::from_utf8(d.shared.execute(s, l.as_bytes()).unwrap().bytes).unwrap()
     };
     assert_eq!(reply(&mut s, "spawn pid=900 bare"), "ok pid=900\n");

@@ -31,8 +31,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::snapshot::{self, SnapshotRef};
-use super::{header_line, journal_generations, journal_path, sync_dir, JournalError, Sizes};
-use crate::mm::Machine;
+use super::{header_line, journal_generations, journal_path, sync_dir, JournalError};
+use anonmap_mm::{Machine, MachineConfig};
 
 /// When to take snapshots.
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +105,7 @@ impl Journal {
         dir: &Path,
         gen: u64,
         valid_len: Option<u64>,
-        sizes: Sizes,
+        sizes: MachineConfig,
         options: JournalOptions,
         with_machine: WithMachine,
         failed: CancellationToken,
@@ -170,7 +170,7 @@ fn open_journal(
     dir: &Path,
     gen: u64,
     valid_len: Option<u64>,
-    sizes: Sizes,
+    sizes: MachineConfig,
 ) -> Result<File, JournalError> {
     let path = journal_path(dir, gen);
     let mut file = OpenOptions::new()
@@ -210,7 +210,7 @@ fn open_journal(
 struct Thread {
     dir: PathBuf,
     gen: u64,
-    sizes: Sizes,
+    sizes: MachineConfig,
     file: File,
     rx: Receiver<Msg>,
     durable: watch::Sender<u64>,

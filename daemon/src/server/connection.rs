@@ -23,8 +23,10 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::listener::Context;
-use super::{Response, Session, MAX_LINE, MIN_REPLY_COST, REPLY_BUDGET};
+use anonmap_abi::err;
+use anonmap_lang::Reply;
+
+use super::{Context, Peer, Response, MAX_LINE, MIN_REPLY_COST, REPLY_BUDGET};
 
 /// A reply queued for the writer.
 struct Outgoing {
@@ -47,7 +49,7 @@ pub async fn run(stream: UnixStream, ctx: Context, shutdown: CancellationToken) 
         let (rd, wr) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_replies(wr, rx, ctx.durable.clone()).in_current_span());
-        let result = read_requests(rd, &ctx, Session::new(uid), tx, &shutdown).await;
+        let result = read_requests(rd, &ctx, Peer::new(uid), tx, &shutdown).await;
         if let Err(e) = result {
             tracing::debug!("read: {e}");
         }
@@ -126,7 +128,7 @@ impl<R: tokio::io::AsyncRead + Unpin> LineReader<R> {
 async fn read_requests(
     rd: OwnedReadHalf,
     ctx: &Context,
-    mut session: Session,
+    mut peer: Peer,
     tx: mpsc::UnboundedSender<Outgoing>,
     shutdown: &CancellationToken,
 ) -> io::Result<()> {
@@ -143,18 +145,18 @@ async fn read_requests(
         };
         let response = match next {
             None => return Ok(()),
-            Some(Line::TooLong) => Some(Response::err(
-                "EINVAL",
-                &format!("line longer than {MAX_LINE} bytes"),
-            )),
+            Some(Line::TooLong) => Some(Response::new(&Reply::Err(err!(
+                EINVAL,
+                "line longer than {MAX_LINE} bytes"
+            )))),
             Some(Line::Complete)
                 if multi_thread && line.trim_ascii_start().starts_with(b"read") =>
             {
                 // Rendering a large file takes a while: let the runtime move this worker's
                 // other tasks elsewhere meanwhile.
-                tokio::task::block_in_place(|| ctx.machine.execute(&mut session, &line))
+                tokio::task::block_in_place(|| ctx.machine.execute(&mut peer, &line))
             }
-            Some(Line::Complete) => ctx.machine.execute(&mut session, &line),
+            Some(Line::Complete) => ctx.machine.execute(&mut peer, &line),
         };
         let Some(response) = response else {
             continue; // a blank or comment line: no reply

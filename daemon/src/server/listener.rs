@@ -9,16 +9,13 @@
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UnixListener;
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::connection;
-use super::SharedMachine;
+use super::{connection, Context};
 
 /// Why the socket could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -67,14 +64,6 @@ pub fn bind(path: &Path) -> Result<UnixListener, BindError> {
     let listener = UnixListener::bind(path).map_err(io_err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(io_err)?;
     Ok(listener)
-}
-
-/// What every connection shares.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub machine: Arc<SharedMachine>,
-    /// The last durable journal sequence number; `None` without a journal.
-    pub durable: Option<watch::Receiver<u64>>,
 }
 
 /// How long shutdown waits for connections to write their last replies.

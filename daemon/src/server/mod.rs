@@ -1,9 +1,8 @@
 //! The daemon's server side: the shared machine, the control socket and its connections.
 //!
-//! - [`config`]: the command line (clap, every option with an `ANONMAP_*` environment variable)
-//!   and the defaults for root and for other users.
-//! - [`shared`]: [`SharedMachine`], the machine behind one `RwLock` with its journal appender;
-//!   executing one request line (parse, resolve, ownership, apply, journal) happens there.
+//! - [`shared`]: [`SharedMachine`], the machine behind one `RwLock` with its journal appender:
+//!   applying a call (ownership, apply, journal) and reading the tree.
+//! - [`request`]: one request line to its reply ([`Peer`]: a connection's labels and uid).
 //! - [`source`]: `impl Source for SharedMachine`, the read side the tree (FUSE and `read path=`)
 //!   renders from.
 //! - [`listener`]: binding the socket (refusing when another daemon listens, removing a stale
@@ -12,16 +11,28 @@
 //!   until its op is durable, with a bounded reply buffer for backpressure.
 //! - [`notify`]: systemd's `sd_notify` datagrams.
 
-pub mod config;
 pub mod connection;
 pub mod listener;
 pub mod notify;
+pub mod request;
 pub mod shared;
 pub mod source;
 
-pub use config::{Cli, Config};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
 pub use listener::{bind, serve, BindError};
-pub use shared::{Response, Session, SharedMachine};
+pub use request::{Peer, Response};
+pub use shared::SharedMachine;
+
+/// What every connection shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub machine: Arc<SharedMachine>,
+    /// The last durable journal sequence number; `None` without a journal.
+    pub durable: Option<watch::Receiver<u64>>,
+}
 
 /// The longest request line accepted, newline excluded; longer lines get `err EINVAL`.
 pub const MAX_LINE: usize = 64 << 10;
@@ -34,6 +45,3 @@ pub const MIN_REPLY_COST: usize = 64;
 
 /// The largest byte range one `read` returns.
 pub const MAX_READ: u64 = 64 << 20;
-
-/// The demo scenario `--demo` loads into an empty machine.
-pub const DEMO: &str = include_str!("../../scenarios/demo.anonmap");

@@ -1,9 +1,9 @@
 //! The read side: `impl Source for SharedMachine`. Each method takes the read lock, builds one
 //! view and releases the lock; the tree formats the text afterwards.
 
-use anonmap_fusefs::source::Source;
-use anonmap_fusefs::tree;
-use anonmap_fusefs::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
+use anonmap_proc::tree;
+use anonmap_proc::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
+use anonmap_proc::Source;
 
 use super::SharedMachine;
 

@@ -1,0 +1,337 @@
+//! The calls of the simulated machine, as typed values: one variant of [`Call`] per operation,
+//! each with its own argument struct, in the shape of the system call it stands for.
+//!
+//! Addresses are plain numbers here: a call is what reaches the kernel, after the command
+//! language has resolved its labels. Which combinations of arguments are valid is the
+//! simulator's decision (it answers EINVAL where the kernel does), not the type's.
+
+use crate::errno::Error;
+
+/// A process id.
+pub type Pid = u32;
+
+/// Page protection: `PROT_READ`, `PROT_WRITE`, `PROT_EXEC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Prot {
+    pub const NONE: Prot = Prot {
+        read: false,
+        write: false,
+        exec: false,
+    };
+    pub const RW: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+}
+
+/// Three characters, `r|-`, `w|-`, `x|-`, as maps prints permissions and the command language
+/// writes `prot=`.
+impl std::fmt::Display for Prot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = if self.read { 'r' } else { '-' };
+        let w = if self.write { 'w' } else { '-' };
+        let x = if self.exec { 'x' } else { '-' };
+        write!(f, "{r}{w}{x}")
+    }
+}
+
+/// mmap(2) flags: each flag as the caller gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MmapFlags {
+    /// MAP_PRIVATE
+    pub private: bool,
+    /// MAP_SHARED
+    pub shared: bool,
+    /// MAP_ANONYMOUS
+    pub anonymous: bool,
+    /// MAP_FIXED
+    pub fixed: bool,
+    /// MAP_FIXED_NOREPLACE
+    pub fixed_noreplace: bool,
+    /// MAP_POPULATE
+    pub populate: bool,
+    /// MAP_NORESERVE
+    pub noreserve: bool,
+    /// MAP_GROWSDOWN
+    pub growsdown: bool,
+}
+
+/// mremap(2) flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MremapFlags {
+    /// MREMAP_MAYMOVE
+    pub maymove: bool,
+    /// MREMAP_FIXED
+    pub fixed: bool,
+}
+
+/// madvise(2) advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Advice {
+    /// MADV_DONTNEED: zap the range's PTEs.
+    DontNeed,
+    /// MADV_DONTFORK: set VM_DONTCOPY.
+    DontFork,
+    /// MADV_DOFORK: clear VM_DONTCOPY.
+    DoFork,
+    /// MADV_WIPEONFORK: set VM_WIPEONFORK (private anonymous only).
+    WipeOnFork,
+    /// MADV_KEEPONFORK: clear VM_WIPEONFORK.
+    KeepOnFork,
+    /// MADV_DONTDUMP: set VM_DONTDUMP.
+    DontDump,
+    /// MADV_DODUMP: clear VM_DONTDUMP.
+    DoDump,
+}
+
+impl Advice {
+    pub const ALL: [Advice; 7] = [
+        Advice::DontNeed,
+        Advice::DontFork,
+        Advice::DoFork,
+        Advice::WipeOnFork,
+        Advice::KeepOnFork,
+        Advice::DontDump,
+        Advice::DoDump,
+    ];
+
+    /// The advice's name: its `MADV_` constant without the prefix, in lowercase (`dontneed`).
+    /// The command language writes it as the `advice=` word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Advice::DontNeed => "dontneed",
+            Advice::DontFork => "dontfork",
+            Advice::DoFork => "dofork",
+            Advice::WipeOnFork => "wipeonfork",
+            Advice::KeepOnFork => "keeponfork",
+            Advice::DontDump => "dontdump",
+            Advice::DoDump => "dodump",
+        }
+    }
+}
+
+/// How `touch` accesses its pages: a read or a write fault where a page is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// A new process with a fresh address space (the shape of `fork` + `execve` of an image).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct SpawnArgs {
+    /// The pid to use; `None` lets the machine pick the next free one.
+    pub pid: Option<Pid>,
+    /// The comm; `None` gives the default.
+    pub comm: Option<String>,
+    /// Who owns the process; `None` means root. The daemon fills it from the peer's credentials.
+    pub uid: Option<u32>,
+    /// Where the heap starts: `start_brk` and the initial break. `None` means the default
+    /// layout's. The simulator refuses one that is not page aligned or outside
+    /// `[mmap_min_addr, TASK_SIZE)` with EINVAL.
+    pub start_brk: Option<u64>,
+    /// An empty address space (no stack, no `[vsyscall]`).
+    pub bare: bool,
+}
+
+/// exit(2) of the whole process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExitArgs {
+    pub pid: Pid,
+}
+
+/// fork(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ForkArgs {
+    pub pid: Pid,
+    /// The child's pid; `None` lets the machine pick.
+    pub child: Option<Pid>,
+}
+
+/// mmap(2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MmapArgs {
+    pub pid: Pid,
+    /// The address hint (or the fixed address with `fixed`); `None` is no hint, as 0.
+    pub addr: Option<u64>,
+    pub len: u64,
+    pub prot: Prot,
+    pub flags: MmapFlags,
+    /// The simulated file to map; `None` for an anonymous mapping.
+    pub file: Option<String>,
+    /// The file offset in bytes; `None` is 0.
+    pub offset: Option<u64>,
+}
+
+/// munmap(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MunmapArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// mprotect(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MprotectArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+    pub prot: Prot,
+}
+
+/// mremap(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MremapArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub old_len: u64,
+    pub new_len: u64,
+    pub flags: MremapFlags,
+    /// The target of `fixed`; `None` is 0.
+    pub new_addr: Option<u64>,
+}
+
+/// madvise(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MadviseArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+    pub advice: Advice,
+}
+
+/// brk(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrkArgs {
+    pub pid: Pid,
+    /// The new break; `None` asks for the current one, as brk(0).
+    pub addr: Option<u64>,
+}
+
+/// prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NameArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+    /// The name; `None` is a NULL name, which clears it.
+    pub name: Option<String>,
+}
+
+/// The process accesses every page of the range, faulting in what is missing (COW on write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TouchArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+    pub access: Access,
+}
+
+/// Page reclaim of the pages the process maps in the range, through the rmap: anonymous pages
+/// to swap (every mapping at once), page-cache pages dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReclaimArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// Creates a simulated regular file that mmap can map.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileArgs {
+    pub path: String,
+    pub size: u64,
+}
+
+/// One operation of the simulated machine.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Call {
+    Spawn(SpawnArgs),
+    Exit(ExitArgs),
+    Fork(ForkArgs),
+    Mmap(MmapArgs),
+    Munmap(MunmapArgs),
+    Mprotect(MprotectArgs),
+    Mremap(MremapArgs),
+    Madvise(MadviseArgs),
+    Brk(BrkArgs),
+    Name(NameArgs),
+    Touch(TouchArgs),
+    Reclaim(ReclaimArgs),
+    File(FileArgs),
+}
+
+impl Call {
+    /// The process the call acts on (whose owner may make it), if any. `spawn` and `file`
+    /// act on no existing process.
+    pub fn pid(&self) -> Option<Pid> {
+        match self {
+            Call::Spawn(_) | Call::File(_) => None,
+            Call::Exit(ExitArgs { pid })
+            | Call::Fork(ForkArgs { pid, .. })
+            | Call::Mmap(MmapArgs { pid, .. })
+            | Call::Munmap(MunmapArgs { pid, .. })
+            | Call::Mprotect(MprotectArgs { pid, .. })
+            | Call::Mremap(MremapArgs { pid, .. })
+            | Call::Madvise(MadviseArgs { pid, .. })
+            | Call::Brk(BrkArgs { pid, .. })
+            | Call::Name(NameArgs { pid, .. })
+            | Call::Touch(TouchArgs { pid, .. })
+            | Call::Reclaim(ReclaimArgs { pid, .. }) => Some(*pid),
+        }
+    }
+}
+
+macro_rules! call_from_args {
+    ($($variant:ident($args:ty),)+) => {
+        $(impl From<$args> for Call {
+            fn from(args: $args) -> Call {
+                Call::$variant(args)
+            }
+        })+
+    };
+}
+
+call_from_args! {
+    Spawn(SpawnArgs),
+    Exit(ExitArgs),
+    Fork(ForkArgs),
+    Mmap(MmapArgs),
+    Munmap(MunmapArgs),
+    Mprotect(MprotectArgs),
+    Mremap(MremapArgs),
+    Madvise(MadviseArgs),
+    Brk(BrkArgs),
+    Name(NameArgs),
+    Touch(TouchArgs),
+    Reclaim(ReclaimArgs),
+    File(FileArgs),
+}
+
+/// What a successful call returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Nothing but success.
+    Done,
+    /// A process id (spawn, fork).
+    Pid(Pid),
+    /// An address (mmap, mremap, brk).
+    Addr(u64),
+    /// A number of pages (reclaim: how many were reclaimed).
+    Pages(u64),
+}
+
+/// What carries out calls: the simulated machine, or the daemon's machine behind its lock and
+/// journal. On error the machine is unchanged, except where the kernel itself changes state
+/// before failing.
+pub trait Kernel {
+    fn apply(&mut self, call: &Call) -> Result<Outcome, Error>;
+}

@@ -1,0 +1,383 @@
+//! Attribute changes over an address range: mprotect (mm/mprotect.c), madvise, and
+//! prctl(PR_SET_VMA_ANON_NAME) naming (mm/madvise.c). Each splits the VMAs at the range
+//! edges or merges them with matching neighbours through `vma_modify`.
+//!
+//! The two range walks differ as the kernel's do: mprotect stops at the first hole with
+//! ENOMEM (VMAs before it already changed); madvise and naming skip holes, change every mapped
+//! piece, and report ENOMEM at the end.
+
+use super::files::FileKind;
+use super::mmap::prot_bits;
+use super::names;
+use super::types::{page_align_up, page_aligned, pages, vpn, NameId, Pid, VmaId};
+use super::vma::*;
+use super::vma_tree::MergeAttrs;
+use super::Machine;
+use anonmap_abi::{Advice, MadviseArgs, MprotectArgs, NameArgs};
+use anonmap_abi::{Errno, Error};
+
+impl Machine {
+    /// `mprotect`.
+    pub(super) fn mprotect(&mut self, args: &MprotectArgs) -> Result<(), Error> {
+        let MprotectArgs {
+            pid,
+            addr,
+            len,
+            prot,
+        } = *args;
+        self.proc_ref(pid)?;
+        if !page_aligned(addr) {
+            return Err(anonmap_abi::err!(
+                EINVAL,
+                "mprotect: addr {addr:#x} is not page aligned"
+            ));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = page_align_up(len)
+            .and_then(|l| addr.checked_add(l))
+            .filter(|&e| e > addr)
+            .ok_or_else(|| anonmap_abi::err!(ENOMEM, "mprotect: [{addr:#x}, +{len:#x}) wraps"))?;
+        let hole = || {
+            anonmap_abi::err!(
+                ENOMEM,
+                "mprotect: [{addr:#x}, {end:#x}) is not fully mapped"
+            )
+        };
+        let first = self
+            .find_vma(pid, addr)
+            .filter(|&v| self.vmas[v.0].start < end)
+            .ok_or_else(hole)?;
+        if self.vmas[first.0].start > addr {
+            return Err(hole());
+        }
+        let mut prev = if addr > self.vmas[first.0].start {
+            Some(first)
+        } else {
+            self.prev_vma(pid, self.vmas[first.0].start)
+        };
+        let mut nstart = addr;
+        let mut tmp = self.vmas[first.0].start;
+        let mut cur = Some(first);
+        while let Some(vma) = cur {
+            if self.vmas[vma.0].start != tmp {
+                return Err(hole());
+            }
+            let oldflags = self.vmas[vma.0].flags;
+            let newflags = prot_bits(prot) | (oldflags & !VM_ACCESS_FLAGS);
+            if (newflags & !(newflags >> 4)) & VM_ACCESS_FLAGS != 0 {
+                return Err(anonmap_abi::err!(
+                    EACCES,
+                    "mprotect: prot={prot} exceeds what the mapping at {:#x} allows",
+                    self.vmas[vma.0].start
+                ));
+            }
+            tmp = self.vmas[vma.0].end.min(end);
+            let done = self.mprotect_fixup(vma, &mut prev, nstart, tmp, newflags)?;
+            tmp = self.vmas[done.0].end;
+            nstart = tmp;
+            if nstart >= end {
+                break;
+            }
+            cur = self
+                .find_vma(pid, nstart)
+                .filter(|&v| self.vmas[v.0].start < end);
+        }
+        if tmp < end {
+            return Err(hole());
+        }
+        Ok(())
+    }
+
+    /// `mprotect_fixup` for `[start, end)` inside `vma`; returns the VMA now covering it.
+    fn mprotect_fixup(
+        &mut self,
+        vma: VmaId,
+        prev: &mut Option<VmaId>,
+        start: u64,
+        end: u64,
+        mut newflags: u64,
+    ) -> Result<VmaId, Error> {
+        let v = &self.vmas[vma.0];
+        let oldflags = v.flags;
+        if newflags == oldflags {
+            *prev = Some(vma);
+            return Ok(vma);
+        }
+        if newflags & VM_WRITE != 0 {
+            if oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE) == 0 {
+                newflags |= VM_ACCOUNT;
+            }
+        } else if oldflags & VM_ACCOUNT != 0 && v.is_anonymous() && v.anon_vma.is_none() {
+            newflags &= !VM_ACCOUNT;
+        }
+        let attrs = MergeAttrs {
+            flags: newflags,
+            file: v.file,
+            name: v.name,
+            anon_vma: v.anon_vma,
+        };
+        let (done, _) = self.vma_modify(vma, *prev, start, end, &attrs)?;
+        *prev = Some(done);
+        self.vmas[done.0].flags = newflags;
+        if newflags & VM_WRITE == 0 {
+            // change_protection: write-protect the range's PTEs.
+            let pid = self.vmas[done.0].pid;
+            let pt = &mut self.procs.get_mut(&pid).expect("live").mm.pt;
+            pt.update(vpn(start), vpn(end), |_, pte| {
+                if pte.is_present() {
+                    *pte = pte.with_write(false);
+                }
+            });
+        }
+        let n = pages(start, end) as i64;
+        let c = &mut self
+            .procs
+            .get_mut(&self.vmas[done.0].pid)
+            .expect("live")
+            .mm
+            .counters;
+        c.stat_account(oldflags, -n);
+        c.stat_account(newflags, n);
+        Ok(done)
+    }
+
+    /// `madvise_walk_vmas`: visits each mapped piece of `[start, end)`; holes are skipped and
+    /// reported as ENOMEM once every piece has been visited. `visit` gets the VMA, the previous
+    /// VMA (updated by the visit) and the piece.
+    fn madvise_walk(
+        &mut self,
+        pid: Pid,
+        mut start: u64,
+        end: u64,
+        what: &str,
+        mut visit: impl FnMut(&mut Machine, VmaId, &mut Option<VmaId>, u64, u64) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut vma = self.find_vma(pid, start);
+        let mut prev = match vma {
+            Some(v) if start > self.vmas[v.0].start => Some(v),
+            Some(v) => self.prev_vma(pid, self.vmas[v.0].start),
+            None => None,
+        };
+        let mut unmapped = false;
+        let range = (start, end);
+        loop {
+            let Some(v) = vma else {
+                return Err(anonmap_abi::err!(
+                    ENOMEM,
+                    "{what}: no mapping at or above {start:#x} in [{:#x}, {:#x})",
+                    range.0,
+                    range.1
+                ));
+            };
+            if start < self.vmas[v.0].start {
+                unmapped = true;
+                start = self.vmas[v.0].start;
+                if start >= end {
+                    break;
+                }
+            }
+            let tmp = self.vmas[v.0].end.min(end);
+            visit(self, v, &mut prev, start, tmp)?;
+            start = tmp;
+            if let Some(p) = prev {
+                start = start.max(self.vmas[p.0].end);
+            }
+            if start >= end {
+                break;
+            }
+            vma = match prev {
+                Some(p) => self.find_vma(pid, self.vmas[p.0].end),
+                None => self.find_vma(pid, start),
+            };
+        }
+        if unmapped {
+            return Err(anonmap_abi::err!(
+                ENOMEM,
+                "{what}: [{:#x}, {:#x}) has unmapped holes (the mapped parts were changed)",
+                range.0,
+                range.1
+            ));
+        }
+        Ok(())
+    }
+
+    /// `madvise_update_vma`: gives `[start, end)` of `vma` the flags and name, merging or
+    /// splitting as needed; a range that already has both is left alone.
+    fn madvise_update_vma(
+        &mut self,
+        vma: VmaId,
+        prev: &mut Option<VmaId>,
+        start: u64,
+        end: u64,
+        new_flags: u64,
+        new_name: Option<NameId>,
+    ) -> Result<(), Error> {
+        let v = &self.vmas[vma.0];
+        if new_flags == v.flags && self.names.eq(v.name, new_name) {
+            *prev = Some(vma);
+            return Ok(());
+        }
+        let attrs = MergeAttrs {
+            flags: new_flags,
+            file: v.file,
+            name: new_name,
+            anon_vma: v.anon_vma,
+        };
+        let (done, _) = self.vma_modify(vma, *prev, start, end, &attrs)?;
+        *prev = Some(done);
+        self.vmas[done.0].flags = new_flags;
+        self.replace_anon_vma_name(done, new_name);
+        Ok(())
+    }
+
+    /// `replace_anon_vma_name`.
+    fn replace_anon_vma_name(&mut self, vma: VmaId, new: Option<NameId>) {
+        let old = self.vmas[vma.0].name;
+        match new {
+            None => {
+                self.vmas[vma.0].name = None;
+                if let Some(o) = old {
+                    self.names.put(o);
+                }
+            }
+            Some(_) if self.names.eq(old, new) => {}
+            Some(n) => {
+                let dup = self.names.dup(n);
+                self.vmas[vma.0].name = Some(dup);
+                if let Some(o) = old {
+                    self.names.put(o);
+                }
+            }
+        }
+    }
+
+    /// Validates a madvise/prctl range: returns its end, or `None` for an empty range.
+    fn madvise_range(what: &str, addr: u64, len: u64) -> Result<Option<u64>, Error> {
+        if !page_aligned(addr) {
+            return Err(anonmap_abi::err!(
+                EINVAL,
+                "{what}: addr {addr:#x} is not page aligned"
+            ));
+        }
+        let rounded = page_align_up(len).filter(|&l| len == 0 || l != 0);
+        let end = rounded
+            .and_then(|l| addr.checked_add(l))
+            .ok_or_else(|| anonmap_abi::err!(EINVAL, "{what}: [{addr:#x}, +{len:#x}) wraps"))?;
+        Ok((end != addr).then_some(end))
+    }
+
+    /// prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): `None` clears the name.
+    pub(super) fn set_anon_name(&mut self, args: &NameArgs) -> Result<(), Error> {
+        let NameArgs {
+            pid,
+            addr,
+            len,
+            ref name,
+        } = *args;
+        let name = name.as_deref();
+        self.proc_ref(pid)?;
+        if let Some(text) = name {
+            names::validate(text).map_err(|why| anonmap_abi::err!(EINVAL, "name: {why}"))?;
+        }
+        let Some(end) = Self::madvise_range("name", addr, len)? else {
+            return Ok(());
+        };
+        let obj = name.map(|t| self.names.alloc(t));
+        let result = self.madvise_walk(pid, addr, end, "name", |m, vma, prev, s, e| {
+            let v = &m.vmas[vma.0];
+            if let Some(f) = v.file {
+                if m.files[f.0].kind != FileKind::Shmem {
+                    return Err(anonmap_abi::err!(
+                        EBADF,
+                        "name: the VMA at {:#x} maps the file {}; only anonymous memory can be named",
+                        v.start,
+                        m.files[f.0].path
+                    ));
+                }
+            }
+            let flags = v.flags;
+            m.madvise_update_vma(vma, prev, s, e, flags, obj)
+                .map_err(enomem_to_eagain)
+        });
+        if let Some(o) = obj {
+            self.names.put(o);
+        }
+        result
+    }
+
+    /// `madvise`.
+    pub(super) fn madvise(&mut self, args: &MadviseArgs) -> Result<(), Error> {
+        let MadviseArgs {
+            pid,
+            addr,
+            len,
+            advice,
+        } = *args;
+        self.proc_ref(pid)?;
+        let what = format!("madvise {}", advice.name());
+        let Some(end) = Self::madvise_range(&what, addr, len)? else {
+            return Ok(());
+        };
+        if advice == Advice::DontNeed {
+            return self.madvise_walk(pid, addr, end, &what, |m, vma, prev, s, e| {
+                *prev = Some(vma);
+                if m.vmas[vma.0].flags & VM_LOCKED != 0 {
+                    return Err(anonmap_abi::err!(
+                        EINVAL,
+                        "madvise dontneed: the VMA at {s:#x} is locked"
+                    ));
+                }
+                // zap_page_range_single: update_hiwater_rss before RSS goes down.
+                m.procs
+                    .get_mut(&pid)
+                    .expect("live")
+                    .mm
+                    .counters
+                    .update_hiwater_rss();
+                m.zap_range(vma, s, e);
+                Ok(())
+            });
+        }
+        self.madvise_walk(pid, addr, end, &what, |m, vma, prev, s, e| {
+            let v = &m.vmas[vma.0];
+            let flags = v.flags;
+            let new_flags = match advice {
+                Advice::DontNeed => unreachable!("handled above"),
+                Advice::DontFork => flags | VM_DONTCOPY,
+                Advice::DoFork => flags & !VM_DONTCOPY,
+                Advice::WipeOnFork => {
+                    if v.file.is_some() || flags & VM_SHARED != 0 {
+                        return Err(anonmap_abi::err!(
+                            EINVAL,
+                            "madvise wipeonfork: the VMA at {:#x} is not private anonymous memory",
+                            v.start
+                        ));
+                    }
+                    flags | VM_WIPEONFORK
+                }
+                Advice::KeepOnFork => flags & !VM_WIPEONFORK,
+                Advice::DontDump => flags | VM_DONTDUMP,
+                Advice::DoDump => {
+                    if flags & VM_SPECIAL != 0 {
+                        return Err(anonmap_abi::err!(EINVAL, "madvise dodump: special mapping"));
+                    }
+                    flags & !VM_DONTDUMP
+                }
+            };
+            let name = v.name;
+            m.madvise_update_vma(vma, prev, s, e, new_flags, name)
+                .map_err(enomem_to_eagain)
+        })
+    }
+}
+
+/// madvise reports a failed split as EAGAIN ("resources temporarily unavailable").
+fn enomem_to_eagain(e: Error) -> Error {
+    if e.errno == Errno::ENOMEM {
+        Error::new(Errno::EAGAIN, e.message)
+    } else {
+        e
+    }
+}

@@ -1,0 +1,428 @@
+//! Page faults through `touch` (mm/memory.c): anonymous faults (zero page on read, a new
+//! page on write), file and shmem faults with fault-around, COW with in-place reuse,
+//! stack growth, swap-in (see `swap`), and PTE zapping for munmap, MADV_DONTNEED and exit.
+//!
+//! `touch` validates the whole range first (every page mapped, access allowed, inside the
+//! file, enough free frames), so a failing touch changes nothing.
+
+use super::files::FileKind;
+use super::frames::{page_flags, Mapping, ZERO_PFN};
+use super::pagetable::Pte;
+use super::process::mm_counter_index;
+use super::types::{
+    vpn, FileId, Pfn, Pid, VmaId, MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_SIZE, STACK_GUARD_GAP,
+};
+use super::vma::{VM_GROWSDOWN, VM_SHARED, VM_WRITE};
+use super::Machine;
+use anonmap_abi::Error;
+use anonmap_abi::{Access, TouchArgs};
+
+/// RLIMIT_STACK default: 8 MiB.
+const STACK_RLIMIT: u64 = 8 << 20;
+/// fault_around_bytes default: 64 KiB (16 pages).
+const FAULT_AROUND_PAGES: u64 = 16;
+/// Pages covered by one PTE table.
+const PTRS_PER_PTE: u64 = 512;
+
+impl Machine {
+    /// `touch`.
+    pub(super) fn touch(&mut self, args: &TouchArgs) -> Result<(), Error> {
+        let TouchArgs {
+            pid,
+            addr,
+            len,
+            access,
+        } = *args;
+        self.touch_range(pid, addr, len, access)
+    }
+
+    /// The process reads or writes every page of `[addr, addr+len)`.
+    pub(super) fn touch_range(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<(), Error> {
+        self.proc_ref(pid)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let write = access == Access::Write;
+        let start = addr & !(PAGE_SIZE - 1);
+        let end = addr
+            .checked_add(len)
+            .and_then(super::types::page_align_up)
+            .filter(|&e| e <= super::types::TASK_SIZE)
+            .ok_or_else(|| {
+                anonmap_abi::err!(EFAULT, "touch: [{addr:#x}, +{len:#x}) is beyond TASK_SIZE")
+            })?;
+        // Validation pass.
+        let mut grow_to: Option<(VmaId, u64)> = None;
+        let mut need_frames = 0u64;
+        let mut page = start;
+        while page < end {
+            let vma = match self.vma_at(pid, page) {
+                Some(v) => v,
+                None => {
+                    let g = self.stack_growth_target(pid, page).ok_or_else(|| {
+                        anonmap_abi::err!(EFAULT, "touch: {page:#x} is not mapped (SIGSEGV)")
+                    })?;
+                    if grow_to.is_none() {
+                        grow_to = Some((g, page));
+                    }
+                    g
+                }
+            };
+            let v = &self.vmas[vma.0];
+            let (allowed, what) = if write {
+                (v.flags & VM_WRITE != 0, "write")
+            } else {
+                (v.is_accessible(), "access")
+            };
+            if !allowed {
+                return Err(anonmap_abi::err!(
+                    EFAULT,
+                    "touch: the VMA at {page:#x} does not allow {what} (SIGSEGV)"
+                ));
+            }
+            let vma_end = v.end.min(end);
+            if let Some(f) = v.file {
+                let first_index = v.linear_index(page.max(v.start));
+                let last_index = v.linear_index(vma_end - PAGE_SIZE);
+                if last_index >= self.files[f.0].pages() {
+                    return Err(anonmap_abi::err!(
+                        EFAULT,
+                        "touch: [{page:#x}, {vma_end:#x}) is beyond the end of {} (SIGBUS)",
+                        self.files[f.0].path
+                    ));
+                }
+                let _ = first_index;
+            }
+            need_frames += self.frames_needed(pid, vma, page.max(v.start), vma_end, write);
+            page = vma_end;
+        }
+        if need_frames > self.frames.free_count() {
+            return Err(anonmap_abi::err!(
+                ENOMEM,
+                "touch: needs up to {need_frames} page frames, {} free (out of simulated RAM)",
+                self.frames.free_count()
+            ));
+        }
+        // Apply pass.
+        if let Some((g, low)) = grow_to {
+            self.expand_stack(g, low);
+        }
+        let mut page = start;
+        while page < end {
+            let vma = self.vma_at(pid, page).expect("validated");
+            self.handle_fault(pid, vma, page, write);
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// The grows-down VMA that a fault at `addr` may extend (`expand_downwards` rules), if any.
+    fn stack_growth_target(&self, pid: Pid, addr: u64) -> Option<VmaId> {
+        let g = self.find_vma(pid, addr)?;
+        let v = &self.vmas[g.0];
+        if v.flags & VM_GROWSDOWN == 0 || addr < MMAP_MIN_ADDR {
+            return None;
+        }
+        let addr = addr & !(PAGE_SIZE - 1);
+        if let Some(p) = self.prev_vma(pid, v.start) {
+            let p = &self.vmas[p.0];
+            if p.flags & VM_GROWSDOWN == 0
+                && p.is_accessible()
+                && addr - p.end.min(addr) < STACK_GUARD_GAP
+            {
+                return None;
+            }
+        }
+        let grow = (v.start - addr) >> PAGE_SHIFT;
+        (v.end - addr <= STACK_RLIMIT && grow <= v.pgoff).then_some(g)
+    }
+
+    /// `expand_downwards`: moves the stack VMA's start down to `addr`.
+    fn expand_stack(&mut self, g: VmaId, addr: u64) {
+        self.anon_vma_prepare(g);
+        let (start, end, pgoff, flags, pid) = {
+            let v = &self.vmas[g.0];
+            (v.start, v.end, v.pgoff, v.flags, v.pid)
+        };
+        let grow = (start - addr) >> PAGE_SHIFT;
+        self.procs
+            .get_mut(&pid)
+            .expect("live")
+            .mm
+            .counters
+            .stat_account(flags, grow as i64);
+        let _ = end;
+        self.vma_set_range(g, addr, end, pgoff - grow);
+    }
+
+    /// An upper bound on the frames faulting `[start, end)` of `vma` will allocate.
+    fn frames_needed(&self, pid: Pid, vma: VmaId, start: u64, end: u64, write: bool) -> u64 {
+        let v = &self.vmas[vma.0];
+        let pt = &self.procs[&pid].mm.pt;
+        let shared = v.flags & VM_SHARED != 0;
+        let cached = |addr: u64| {
+            v.file
+                .is_some_and(|f| self.files[f.0].cache.contains_key(&v.linear_index(addr)))
+        };
+        let mut n = 0;
+        let mut addr = start.max(v.start);
+        while addr < end {
+            let pte = pt.get(vpn(addr));
+            if pte.is_swap() {
+                n += self.swap_in_frames_needed(pte, write);
+                addr += PAGE_SIZE;
+                continue;
+            }
+            n += match (pte.is_present(), write) {
+                (false, false) => u64::from(v.file.is_some() && !cached(addr)),
+                (false, true) if v.file.is_none() => 1,
+                (false, true) => u64::from(!cached(addr)) + u64::from(!shared),
+                (true, false) => 0,
+                (true, true) if shared || pte.write() => 0,
+                (true, true) => {
+                    let pfn = pte.pfn();
+                    let f = &self.frames[pfn];
+                    u64::from(pfn == ZERO_PFN || !f.is_anon() || f.refcount != 1)
+                }
+            };
+            addr += PAGE_SIZE;
+        }
+        n
+    }
+
+    /// `handle_pte_fault` for one page already validated.
+    fn handle_fault(&mut self, pid: Pid, vma: VmaId, addr: u64, write: bool) {
+        let mut pte = self.procs[&pid].mm.pt.get(vpn(addr));
+        if pte.is_swap() {
+            self.do_swap_page(pid, vma, addr, write);
+            pte = self.procs[&pid].mm.pt.get(vpn(addr));
+            if !write || pte.write() {
+                return;
+            }
+            // A write to a page that may still be shared: do_wp_page below copies it.
+        }
+        let (file, shared) = {
+            let v = &self.vmas[vma.0];
+            (v.file, v.flags & VM_SHARED != 0)
+        };
+        if pte.is_none() {
+            match (file, write) {
+                (None, false) => {
+                    self.set_pte(pid, addr, Pte::present(ZERO_PFN, false, false, true))
+                }
+                (None, true) => {
+                    let pfn = self.alloc_anon_page(vma, addr);
+                    self.map_new(pid, addr, pfn, true);
+                }
+                (Some(f), false) => {
+                    self.fault_around(pid, vma, addr, f);
+                    if self.procs[&pid].mm.pt.get(vpn(addr)).is_none() {
+                        let index = self.vmas[vma.0].linear_index(addr);
+                        let pfn = self.page_cache_get(f, index);
+                        self.map_new(pid, addr, pfn, false);
+                    }
+                }
+                (Some(f), true) => {
+                    let index = self.vmas[vma.0].linear_index(addr);
+                    let cache_pfn = self.page_cache_get(f, index);
+                    if shared {
+                        self.frames[cache_pfn].flags |= page_flags::DIRTY;
+                        self.map_new(pid, addr, cache_pfn, true);
+                    } else {
+                        let pfn = self.alloc_anon_page(vma, addr);
+                        self.map_new(pid, addr, pfn, true);
+                    }
+                }
+            }
+            return;
+        }
+        debug_assert!(pte.is_present());
+        if !write {
+            self.set_pte(pid, addr, pte.with_young(true));
+            return;
+        }
+        if pte.write() {
+            self.set_pte(pid, addr, pte.with_dirty(true).with_young(true));
+            return;
+        }
+        let pfn = pte.pfn();
+        if shared {
+            // wp_page_shared
+            self.frames[pfn].flags |= page_flags::DIRTY;
+            self.set_pte(
+                pid,
+                addr,
+                pte.with_write(true).with_dirty(true).with_young(true),
+            );
+            return;
+        }
+        let f = &self.frames[pfn];
+        if pfn != ZERO_PFN && f.is_anon() && (f.has(page_flags::EXCLUSIVE) || f.refcount == 1) {
+            // wp_page_reuse after folio_move_anon_rmap.
+            let av = self.vmas[vma.0]
+                .anon_vma
+                .expect("an anon page is mapped here");
+            let f = &mut self.frames[pfn];
+            f.mapping = Mapping::Anon(av);
+            f.flags |= page_flags::EXCLUSIVE;
+            self.set_pte(
+                pid,
+                addr,
+                pte.with_write(true).with_dirty(true).with_young(true),
+            );
+            return;
+        }
+        // wp_page_copy: a private copy replaces the shared page (or the zero page).
+        let new = self.alloc_anon_page(vma, addr);
+        let counters = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
+        counters.rss_anon += 1;
+        if pfn != ZERO_PFN {
+            let old = &mut self.frames[pfn];
+            old.mapcount -= 1;
+            *counters.rss_mut(mm_counter_index(old)) -= 1;
+            self.frames.put(pfn);
+        }
+        self.frames[new].mapcount = 1;
+        self.set_pte(pid, addr, Pte::present(new, true, true, true));
+    }
+
+    fn set_pte(&mut self, pid: Pid, addr: u64, pte: Pte) {
+        self.procs
+            .get_mut(&pid)
+            .expect("live")
+            .mm
+            .pt
+            .set(vpn(addr), pte);
+    }
+
+    /// Maps a frame at `addr` (mapcount and refcount +1 unless it is a new anon page, whose
+    /// allocation reference becomes the mapping's) and counts it in RSS.
+    fn map_new(&mut self, pid: Pid, addr: u64, pfn: Pfn, write: bool) {
+        let f = &mut self.frames[pfn];
+        if f.is_anon() {
+            debug_assert_eq!((f.mapcount, f.refcount), (0, 1));
+        } else {
+            f.refcount += 1;
+        }
+        f.mapcount += 1;
+        let idx = mm_counter_index(f);
+        let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
+        *c.rss_mut(idx) += 1;
+        self.set_pte(pid, addr, Pte::present(pfn, write, write, true));
+    }
+
+    /// A new exclusive anonymous page for `addr` in `vma` (`folio_add_new_anon_rmap`): mapping
+    /// the VMA's anon_vma, index its linear page index. Refcount 1, mapcount 0 (the caller maps
+    /// it).
+    fn alloc_anon_page(&mut self, vma: VmaId, addr: u64) -> Pfn {
+        let av = self.anon_vma_prepare(vma);
+        let index = self.vmas[vma.0].linear_index(addr);
+        self.frames
+            .alloc(
+                page_flags::ANON | page_flags::SWAPBACKED | page_flags::EXCLUSIVE,
+                Mapping::Anon(av),
+                index,
+            )
+            .expect("frames were counted before the apply pass")
+    }
+
+    /// The page-cache frame for page `index` of file `f`, read in (regular) or allocated
+    /// zero-filled (shmem) if absent.
+    fn page_cache_get(&mut self, f: FileId, index: u64) -> Pfn {
+        if let Some(&pfn) = self.files[f.0].cache.get(&index) {
+            return pfn;
+        }
+        let swapbacked = if self.files[f.0].kind == FileKind::Shmem {
+            page_flags::SWAPBACKED
+        } else {
+            0
+        };
+        let pfn = self
+            .frames
+            .alloc(page_flags::CACHE | swapbacked, Mapping::File(f), index)
+            .expect("frames were counted before the apply pass");
+        self.files[f.0].cache.insert(index, pfn);
+        pfn
+    }
+
+    /// `do_fault_around`: maps the cached pages of the 16-page block around `addr`, clipped to
+    /// the VMA and to the PTE table, that have no PTE yet.
+    fn fault_around(&mut self, pid: Pid, vma: VmaId, addr: u64, f: FileId) {
+        let (v_start, v_end) = (self.vmas[vma.0].start, self.vmas[vma.0].end);
+        let pte_off = vpn(addr) % PTRS_PER_PTE;
+        let table_base = vpn(addr) - pte_off;
+        let from = (vpn(addr) & !(FAULT_AROUND_PAGES - 1))
+            .max(vpn(v_start))
+            .max(table_base);
+        let to = (vpn(addr) & !(FAULT_AROUND_PAGES - 1))
+            .saturating_add(FAULT_AROUND_PAGES)
+            .min(vpn(v_end))
+            .min(table_base + PTRS_PER_PTE);
+        let file_pages = self.files[f.0].pages();
+        for page_vpn in from..to {
+            let a = page_vpn << PAGE_SHIFT;
+            if !self.procs[&pid].mm.pt.get(page_vpn).is_none() {
+                continue;
+            }
+            let index = self.vmas[vma.0].linear_index(a);
+            if index >= file_pages {
+                continue;
+            }
+            if let Some(&pfn) = self.files[f.0].cache.get(&index) {
+                self.map_new(pid, a, pfn, false);
+            }
+        }
+    }
+
+    /// `zap_pte_range` over `[start, end)` of `vma`: every PTE cleared, each page losing a
+    /// mapping (and its frame freed with its last reference); file pages inherit the PTE's
+    /// dirty bit.
+    pub(super) fn zap_range(&mut self, vma: VmaId, start: u64, end: u64) {
+        let pid = self.vmas[vma.0].pid;
+        let mut freed_slots = Vec::new();
+        let Machine { procs, frames, .. } = self;
+        let mm = &mut procs.get_mut(&pid).expect("live").mm;
+        let counters = &mut mm.counters;
+        mm.pt.update(vpn(start), vpn(end), |_, pte| {
+            if pte.is_present() {
+                let pfn = pte.pfn();
+                if pfn != ZERO_PFN {
+                    let f = &mut frames[pfn];
+                    if !f.is_anon() && pte.dirty() {
+                        f.flags |= page_flags::DIRTY;
+                    }
+                    f.mapcount -= 1;
+                    *counters.rss_mut(mm_counter_index(f)) -= 1;
+                    frames.put(pfn);
+                }
+            } else if pte.is_swap() {
+                counters.swap_ents -= 1;
+                freed_slots.push(pte.swap_slot());
+            }
+            *pte = Pte::NONE;
+        });
+        // free_swap_and_cache for every swap entry zapped.
+        for slot in freed_slots {
+            self.swap_entry_put(slot);
+        }
+    }
+
+    /// Fails with ENOMEM unless `len` bytes could be populated from free frames.
+    pub(super) fn check_frames_for(&self, _pid: Pid, len: u64) -> Result<(), Error> {
+        let need = len >> PAGE_SHIFT;
+        if need > self.frames.free_count() {
+            return Err(anonmap_abi::err!(
+                ENOMEM,
+                "populating {need} pages needs more than the {} free page frames",
+                self.frames.free_count()
+            ));
+        }
+        Ok(())
+    }
+}

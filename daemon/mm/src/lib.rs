@@ -1,0 +1,174 @@
+//! anonmap-mm: the simulated Linux memory manager, a deterministic, synchronous state machine.
+//!
+//! [`Machine::apply`] takes one [`Call`] and changes the machine as Linux 6.18 would change a
+//! real one; read-only accessors build the views the /proc renderers need (and
+//! `impl anonmap_proc::Source for Machine` hands them to the tree). There is no I/O, no async
+//! and no locking here, and no iteration over randomly seeded maps: the same call sequence
+//! always yields the same pfns, ids and views, which is what makes journal replay exact. The
+//! whole machine is `serde`-serializable for snapshots.
+//!
+//! Split by concern, in the kernel's vocabulary:
+//! - [`types`], [`slab`]: units, ids, the deterministic arena.
+//! - [`frames`]: page frames (struct page) and the frame allocator; pfn 0 is the zero page.
+//! - [`pagetable`]: four-level page tables of x86-style PTEs.
+//! - [`vma`]: the VMA and its flags; [`vma_tree`]: lookup, split, merge, modify (mm/vma.c).
+//! - [`rmap`]: anon_vma, anon_vma_chain, file i_mmap, reverse-map walks (mm/rmap.c).
+//! - [`names`]: refcounted `anon_vma_name` objects and the prctl text rules.
+//! - [`files`]: simulated regular files and shmem objects with their page caches.
+//! - [`process`]: processes and their mm counters; spawn, fork, exit (kernel/fork.c).
+//! - [`mmap`]: mmap, munmap, mremap, brk and address placement (mm/mmap.c, mm/mremap.c).
+//! - [`fault`]: page faults through `touch`, COW, fault-around, PTE zapping (mm/memory.c).
+//! - [`swap`]: the swap device, the swap cache, reclaim through the rmap, swap-in
+//!   (mm/swapfile.c, mm/vmscan.c).
+//! - [`attrs`]: range attribute changes: mprotect, madvise, prctl naming (mm/mprotect.c,
+//!   mm/madvise.c).
+//! - [`views`]: smaps/status/pagemap/rmap/name-table views (fs/proc/task_mmu.c).
+//! - [`invariants`]: `check_invariants`, which recomputes every cached number.
+//! - `serde_array`: serde for the page tables' 512-entry arrays.
+
+#![forbid(unsafe_code)]
+
+mod attrs;
+mod fault;
+pub mod files;
+pub mod frames;
+mod invariants;
+mod mmap;
+pub mod names;
+pub mod pagetable;
+pub mod process;
+pub mod rmap;
+mod serde_array;
+pub mod slab;
+pub mod swap;
+pub mod types;
+pub mod views;
+pub mod vma;
+mod vma_tree;
+
+use std::collections::BTreeMap;
+
+use anonmap_abi::{Call, Error, Kernel, Outcome};
+use files::File;
+use frames::Frames;
+use names::Names;
+use process::Process;
+use rmap::AnonVma;
+use slab::Slab;
+use types::{FileId, Pid};
+use vma::Vma;
+
+/// Sizes of the simulated machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MachineConfig {
+    /// RAM in bytes: the number of page frames is `ram_bytes / 4096`.
+    pub ram_bytes: u64,
+    /// The swap device in bytes: one header page, the rest swap slots; 0 for no swap.
+    pub swap_bytes: u64,
+}
+
+impl MachineConfig {
+    /// `ram_bytes` of RAM and no swap.
+    pub fn with_ram(ram_bytes: u64) -> MachineConfig {
+        MachineConfig {
+            ram_bytes,
+            swap_bytes: 0,
+        }
+    }
+}
+
+impl Default for MachineConfig {
+    /// 4 GiB of RAM and 1 GiB of swap.
+    fn default() -> Self {
+        MachineConfig {
+            ram_bytes: 4 << 30,
+            swap_bytes: 1 << 30,
+        }
+    }
+}
+
+/// The whole simulated machine.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Machine {
+    config: MachineConfig,
+    /// Every page frame of RAM.
+    frames: Frames,
+    /// The swap device and the swap cache.
+    swap: swap::Swap,
+    /// Every VMA of every process. Invariant: each live VMA is keyed by its `start` in exactly
+    /// its own process's `Mm::vmas`.
+    vmas: Slab<Vma>,
+    /// Every anon_vma. Invariant: an anon_vma lives while its refcount is non-zero.
+    anon_vmas: Slab<AnonVma>,
+    /// Every name object.
+    names: Names,
+    /// Regular files (created by `file`) and shmem objects (one per shared anonymous mmap).
+    files: Slab<File>,
+    /// Regular files by path. Invariant: exactly the regular files of `files`.
+    file_paths: BTreeMap<String, FileId>,
+    /// Live processes by pid.
+    procs: BTreeMap<Pid, Process>,
+    /// The next pid `spawn` and `fork` try when none is given (cyclic, like pid_max).
+    next_pid: Pid,
+    /// The next inode number for a regular file, and for a shmem object.
+    next_file_ino: u64,
+    next_shmem_ino: u64,
+}
+
+impl Machine {
+    pub fn new(config: MachineConfig) -> Machine {
+        Machine {
+            config,
+            frames: Frames::new(config.ram_bytes),
+            swap: swap::Swap::new(config.swap_bytes),
+            vmas: Slab::default(),
+            anon_vmas: Slab::default(),
+            names: Names::default(),
+            files: Slab::default(),
+            file_paths: BTreeMap::new(),
+            procs: BTreeMap::new(),
+            next_pid: 1,
+            next_file_ino: 1_000_000,
+            next_shmem_ino: 1,
+        }
+    }
+
+    pub fn config(&self) -> MachineConfig {
+        self.config
+    }
+
+    /// Applies one call. On error the machine is unchanged, except where Linux itself
+    /// changes state before failing (naming over holes renames the mapped parts and returns
+    /// ENOMEM; mprotect stops at the first hole; MAP_FIXED and MREMAP_FIXED unmap their target
+    /// before a later check fails), exactly as the kernel does.
+    pub fn apply(&mut self, call: &Call) -> Result<Outcome, Error> {
+        match call {
+            Call::Spawn(a) => self.spawn(a).map(Outcome::Pid),
+            Call::Exit(a) => self.exit(a).map(|()| Outcome::Done),
+            Call::Fork(a) => self.fork(a).map(Outcome::Pid),
+            Call::Mmap(a) => self.mmap(a).map(Outcome::Addr),
+            Call::Munmap(a) => self.munmap(a).map(|()| Outcome::Done),
+            Call::Mprotect(a) => self.mprotect(a).map(|()| Outcome::Done),
+            Call::Mremap(a) => self.mremap(a).map(Outcome::Addr),
+            Call::Madvise(a) => self.madvise(a).map(|()| Outcome::Done),
+            Call::Brk(a) => self.brk(a).map(Outcome::Addr),
+            Call::Name(a) => self.set_anon_name(a).map(|()| Outcome::Done),
+            Call::Touch(a) => self.touch(a).map(|()| Outcome::Done),
+            Call::Reclaim(a) => self.reclaim(a).map(Outcome::Pages),
+            Call::File(a) => self.create_file(a).map(|_| Outcome::Done),
+        }
+    }
+
+    /// The process `pid`, or ESRCH.
+    fn proc_ref(&self, pid: Pid) -> Result<&Process, Error> {
+        self.procs
+            .get(&pid)
+            .ok_or_else(|| anonmap_abi::err!(ESRCH, "no process with pid {pid}"))
+    }
+}
+
+impl Kernel for Machine {
+    fn apply(&mut self, call: &Call) -> Result<Outcome, Error> {
+        Machine::apply(self, call)
+    }
+}

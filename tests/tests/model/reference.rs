@@ -1,0 +1,855 @@
+//! The naive reference model: per process, a map from virtual page number to what that page
+//! observably is (protection, backing, name, content, residency). It knows nothing of VMAs,
+//! anon_vmas or frames; it only encodes what Linux promises a program (and /proc) can see.
+//!
+//! Content objects: every page holds one [`Content`]. A fresh private anonymous page holds
+//! `Zero` (never written: no frame, or the shared zero page). A write gives the page a new
+//! `Anon(id)`, unless it already holds an `Anon` object that no other page holds (the kernel
+//! then reuses the frame in place). fork copies the ids, so pages with equal ids must share one
+//! frame and pages with different ids must not (COW). File pages hold `File` (the page-cache
+//! page of that file index) until a write replaces it with a private `Anon` copy. Shared
+//! anonymous pages hold `File` of their shmem object for good: writes go into that page.
+//!
+//! Reclaim: an `Anon` page whose frame is reclaimed keeps its content but becomes `swapped`
+//! (a swap PTE); every page holding the content is swapped at once (the rmap), and the content
+//! owns one swap slot while any page holding it is swapped. Swapping a page back in puts the
+//! frame in the swap cache while other pages are still swapped (`Model::swap_cached`), so they
+//! map the same frame later; a write copies the page unless no other page holds the content
+//! (swapped or not). A reclaimed regular-file page leaves the page cache and every mapping.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anonmap_abi::{
+    Access, Advice, Call, Errno, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MprotectArgs,
+    MremapArgs, MunmapArgs, NameArgs, Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+};
+
+pub const PAGE: u64 = 4096;
+/// The arena every generated range falls in: 64 pages straddling a page-table (512-page)
+/// boundary, so fault-around clipping at the table edge is exercised.
+pub const ARENA_VPN: u64 = (0x4000_0000 / PAGE) - 24;
+pub const ARENA_PAGES: u64 = 64;
+/// `ZERO_PFN`: the shared zero page.
+pub const ZERO_PFN: u64 = 0;
+/// fault_around_bytes / PAGE_SIZE.
+const FAULT_AROUND_PAGES: u64 = 16;
+const PTRS_PER_PTE: u64 = 512;
+
+/// What a page holds; see the module comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Content {
+    Zero,
+    Anon(u64),
+    File { file: usize, index: u64 },
+}
+
+/// One mapped page as a program sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageModel {
+    pub prot: Prot,
+    /// MAP_SHARED (only shared anonymous memory is generated): writes go to the shmem object,
+    /// seen by every mapper.
+    pub shared: bool,
+    /// The backing file and the page's index in it; `None` for private anonymous memory.
+    pub file: Option<(usize, u64)>,
+    /// The anon name: `None` unnamed, `Some("")` named with the empty string.
+    pub name: Option<String>,
+    pub content: Content,
+    /// For `File` content: whether a PTE maps the page-cache page. `Anon` content is resident
+    /// unless `swapped`; `Zero` content never counts.
+    pub resident: bool,
+    /// For `Anon` content: the page was reclaimed; a swap PTE for the content's slot.
+    pub swapped: bool,
+    /// For `Anon` content: the PTE dirty bit (written through this PTE, or copied so by fork; a
+    /// page swapped in by a read is clean).
+    pub dirty: bool,
+    /// Whether the PTE is young (accessed through this mapping since it was mapped or copied
+    /// by fork, which copies PTEs old): smaps `Referenced` (docs/kernel-semantics.md §12).
+    pub young: bool,
+    /// MADV_DONTFORK (VM_DONTCOPY): fork leaves the page out of the child.
+    pub dontfork: bool,
+    /// MADV_WIPEONFORK (private anonymous only): the child gets the page zero-filled.
+    pub wipeonfork: bool,
+}
+
+impl PageModel {
+    /// The key of the frame this page maps, if it maps a real (non-zero) frame.
+    pub fn frame(&self) -> Option<Content> {
+        match self.content {
+            Content::Zero => None,
+            Content::Anon(_) => (!self.swapped).then_some(self.content),
+            Content::File { .. } => self.resident.then_some(self.content),
+        }
+    }
+
+    /// The anonymous content this page holds as a swap entry, if it is one.
+    pub fn swap_id(&self) -> Option<u64> {
+        match self.content {
+            Content::Anon(id) if self.swapped => Some(id),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FileModel {
+    pub path: String,
+    pub pages: u64,
+    /// File page indices in the page cache (read in by a fault, dropped by reclaim).
+    pub cached: BTreeSet<u64>,
+    /// A shmem object (one per shared anonymous mmap), which lives while a page maps it.
+    pub shmem: bool,
+    /// A shmem object's inode, learned from maps right after its mmap.
+    pub inode: Option<u64>,
+    /// Written page indices (their frames are dirty).
+    pub dirty: BTreeSet<u64>,
+}
+
+impl FileModel {
+    /// How the rmap names the object: `file:PATH` or `shmem:INODE`.
+    pub fn rmap_mapping(&self) -> String {
+        if self.shmem {
+            format!("shmem:{}", self.inode.unwrap_or(u64::MAX))
+        } else {
+            format!("file:{}", self.path)
+        }
+    }
+}
+
+/// What the model expects an op to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Ok(Outcome),
+    Err(Errno),
+}
+
+/// The result of applying an op to the model.
+#[derive(Debug)]
+pub struct Applied {
+    pub expect: Expect,
+    /// Pages whose residency the model cannot know by itself (file pages a fork may or may
+    /// not copy, depending on whether their VMA has an anon_vma); the harness reads them from
+    /// the simulator and checks they are consistent per VMA.
+    pub uncertain: Vec<(u32, u64)>,
+}
+
+/// The whole reference machine.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub procs: BTreeMap<u32, BTreeMap<u64, PageModel>>,
+    pub files: Vec<FileModel>,
+    pub total_frames: u64,
+    /// Usable swap slots (the device size in pages, less the header page).
+    pub swap_slots: u64,
+    /// Anonymous contents (ids) that have a frame in the swap cache: swapped in by one page
+    /// while other pages still held swap entries for them. Only contents that still have a
+    /// swapped page (and so a slot) stay here.
+    pub swap_cached: BTreeSet<u64>,
+    /// Learned from the simulator (the numbering is its choice), checked to stay put: the swap
+    /// slot of each content that has one, and the frame of each content while it stays resident
+    /// (mapped, in the swap cache, or in the page cache).
+    pub slot_of: BTreeMap<u64, u64>,
+    pub pfn_of: BTreeMap<Content, u64>,
+    /// What happened that the run must cover (swap-ins, swap full, ...), counted per op.
+    pub events: BTreeMap<&'static str, u64>,
+    next_id: u64,
+}
+
+/// VMA bounds `[start_vpn, end_vpn)` by (pid, vpn), from the simulator's maps before the op:
+/// fault-around is clipped to the faulting VMA, a property this page model does not track.
+pub type VmaBounds = dyn Fn(u32, u64) -> Option<(u64, u64)>;
+
+fn ok(o: Outcome) -> Applied {
+    Applied {
+        expect: Expect::Ok(o),
+        uncertain: Vec::new(),
+    }
+}
+
+fn err(e: Errno) -> Applied {
+    Applied {
+        expect: Expect::Err(e),
+        uncertain: Vec::new(),
+    }
+}
+
+fn vpns(addr: u64, len: u64) -> std::ops::Range<u64> {
+    addr / PAGE..(addr + len).div_ceil(PAGE)
+}
+
+impl Model {
+    pub fn new(ram_bytes: u64, swap_bytes: u64) -> Model {
+        Model {
+            procs: BTreeMap::new(),
+            files: Vec::new(),
+            total_frames: ram_bytes / PAGE,
+            swap_slots: (swap_bytes / PAGE).saturating_sub(1),
+            swap_cached: BTreeSet::new(),
+            slot_of: BTreeMap::new(),
+            pfn_of: BTreeMap::new(),
+            events: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    fn fresh(&mut self) -> Content {
+        self.next_id += 1;
+        Content::Anon(self.next_id)
+    }
+
+    /// Every (pid, vpn) holding the frame `key`.
+    pub fn holders(&self, key: Content) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        for (&pid, pages) in &self.procs {
+            for (&v, p) in pages {
+                if p.frame() == Some(key) {
+                    out.push((pid, v));
+                }
+            }
+        }
+        out
+    }
+
+    /// How many pages hold `key`, resident or swapped: more than one means a write must copy.
+    pub fn sharers(&self, key: Content) -> usize {
+        self.procs
+            .values()
+            .flat_map(|p| p.values())
+            .filter(|p| p.content == key)
+            .count()
+    }
+
+    /// Per anonymous content with a swap slot: how many swap PTEs refer to it.
+    pub fn swap_counts(&self) -> BTreeMap<u64, u64> {
+        let mut out: BTreeMap<u64, u64> = BTreeMap::new();
+        for p in self.procs.values().flat_map(|p| p.values()) {
+            if let Some(id) = p.swap_id() {
+                *out.entry(id).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// Free swap slots: one is used per content with a swapped page.
+    pub fn free_slots(&self) -> u64 {
+        self.swap_slots - self.swap_counts().len() as u64
+    }
+
+    /// Whether the frame holding `key` exists: mapped by a page, in the swap cache, or in the
+    /// page cache.
+    pub fn resident(&self, key: Content, frames: &BTreeMap<Content, Vec<(u32, u64)>>) -> bool {
+        match key {
+            Content::Zero => false,
+            Content::Anon(id) => frames.contains_key(&key) || self.swap_cached.contains(&id),
+            Content::File { file, index } => self.files[file].cached.contains(&index),
+        }
+    }
+
+    /// Every distinct frame held by some page, with its holders.
+    pub fn frames(&self) -> BTreeMap<Content, Vec<(u32, u64)>> {
+        let mut out: BTreeMap<Content, Vec<(u32, u64)>> = BTreeMap::new();
+        for (&pid, pages) in &self.procs {
+            for (&v, p) in pages {
+                if let Some(k) = p.frame() {
+                    out.entry(k).or_default().push((pid, v));
+                }
+            }
+        }
+        out
+    }
+
+    /// Frames in use: anon frames held by pages or in the swap cache, plus every page-cache
+    /// page.
+    pub fn used_frames(&self) -> u64 {
+        let frames = self.frames();
+        let mapped = frames
+            .keys()
+            .filter(|k| matches!(k, Content::Anon(_)))
+            .count() as u64;
+        let cache_only = self
+            .swap_cached
+            .iter()
+            .filter(|&&id| !frames.contains_key(&Content::Anon(id)))
+            .count() as u64;
+        mapped
+            + cache_only
+            + self
+                .files
+                .iter()
+                .map(|f| f.cached.len() as u64)
+                .sum::<u64>()
+    }
+
+    fn free_frames(&self) -> u64 {
+        // Frame 0 is the zero page.
+        self.total_frames - 1 - self.used_frames()
+    }
+
+    pub fn file_by_path(&self, path: &str) -> Option<usize> {
+        self.files.iter().position(|f| f.path == path)
+    }
+
+    /// Applies `call`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
+    pub fn apply(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
+        let swapped_before = self.swap_counts().values().sum::<u64>();
+        let applied = self.apply_inner(call, bounds);
+        if matches!(
+            call,
+            Call::Exit(_) | Call::Munmap(_) | Call::Mmap(_) | Call::Madvise(_)
+        ) && self.swap_counts().values().sum::<u64>() < swapped_before
+        {
+            self.event("swap entries zapped");
+        }
+        // A shmem object no page maps any more is freed with its pages.
+        let mut live = BTreeSet::new();
+        for pages in self.procs.values() {
+            live.extend(pages.values().filter_map(|p| p.file.map(|(f, _)| f)));
+        }
+        for (i, f) in self.files.iter_mut().enumerate() {
+            if f.shmem && !live.contains(&i) {
+                f.cached.clear();
+                f.dirty.clear();
+            }
+        }
+        // A slot lives while a swap PTE refers to it; its swap-cache frame goes with it.
+        let counts = self.swap_counts();
+        self.swap_cached.retain(|id| counts.contains_key(id));
+        self.slot_of.retain(|id, _| counts.contains_key(id));
+        let frames = self.frames();
+        let resident: BTreeSet<Content> = self
+            .pfn_of
+            .keys()
+            .copied()
+            .filter(|&k| self.resident(k, &frames))
+            .collect();
+        self.pfn_of.retain(|k, _| resident.contains(k));
+        if self
+            .swap_cached
+            .iter()
+            .any(|&id| !frames.contains_key(&Content::Anon(id)))
+        {
+            self.event("an unmapped frame in the swap cache");
+        }
+        applied
+    }
+
+    fn apply_inner(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
+        match call {
+            Call::File(FileArgs { path, size }) => {
+                if self.file_by_path(path).is_some() {
+                    return err(Errno::EEXIST);
+                }
+                self.files.push(FileModel {
+                    path: path.clone(),
+                    pages: size.div_ceil(PAGE),
+                    cached: BTreeSet::new(),
+                    shmem: false,
+                    inode: None,
+                    dirty: BTreeSet::new(),
+                });
+                ok(Outcome::Done)
+            }
+            Call::Spawn(SpawnArgs { pid, .. }) => {
+                let pid = pid.expect("the generator always names the pid");
+                if self.procs.contains_key(&pid) {
+                    return err(Errno::EEXIST);
+                }
+                self.procs.insert(pid, BTreeMap::new());
+                ok(Outcome::Pid(pid))
+            }
+            Call::Exit(ExitArgs { pid }) => {
+                if self.procs.remove(pid).is_none() {
+                    return err(Errno::ESRCH);
+                }
+                ok(Outcome::Done)
+            }
+            Call::Fork(ForkArgs { pid, child }) => {
+                let child = child.expect("the generator always names the child");
+                let Some(pages) = self.procs.get(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                if self.procs.contains_key(&child) {
+                    return err(Errno::EEXIST);
+                }
+                let mut copy: BTreeMap<u64, PageModel> = pages
+                    .iter()
+                    .filter(|(_, p)| !p.dontfork)
+                    .map(|(&v, p)| (v, p.clone()))
+                    .collect();
+                let mut uncertain = Vec::new();
+                for (&v, p) in copy.iter_mut() {
+                    p.young = false;
+                    if p.wipeonfork {
+                        p.content = Content::Zero;
+                        p.swapped = false;
+                        p.dirty = false;
+                    }
+                    if p.shared {
+                        // A shared VMA has no anon_vma: fork copies none of its PTEs.
+                        p.resident = false;
+                    } else if matches!(p.content, Content::File { .. }) && p.resident {
+                        uncertain.push((child, v));
+                        p.resident = false;
+                    }
+                }
+                if copy.values().any(|p| p.swapped) {
+                    self.event("fork of swap entries");
+                }
+                self.procs.insert(child, copy);
+                Applied {
+                    expect: Expect::Ok(Outcome::Pid(child)),
+                    uncertain,
+                }
+            }
+            Call::Mmap(MmapArgs {
+                pid,
+                addr,
+                len,
+                prot,
+                flags,
+                file,
+                offset,
+            }) => {
+                let addr = addr.expect("the generator always maps at a fixed address");
+                if !self.procs.contains_key(pid) {
+                    return err(Errno::ESRCH);
+                }
+                if flags.shared {
+                    assert!(flags.anonymous, "only shared anonymous memory is generated");
+                    self.files.push(FileModel {
+                        path: "/dev/zero".into(),
+                        pages: len.div_ceil(PAGE),
+                        cached: BTreeSet::new(),
+                        shmem: true,
+                        inode: None,
+                        dirty: BTreeSet::new(),
+                    });
+                }
+                let fid = match file {
+                    Some(path) => match self.file_by_path(path) {
+                        Some(f) => Some(f),
+                        None => return err(Errno::EBADF),
+                    },
+                    None if flags.shared => Some(self.files.len() - 1),
+                    None => None,
+                };
+                let pages = self.procs.get_mut(pid).expect("checked");
+                let first_index = offset.unwrap_or(0) / PAGE;
+                for (i, v) in vpns(addr, *len).enumerate() {
+                    let backing = fid.map(|f| (f, first_index + i as u64));
+                    pages.insert(
+                        v,
+                        PageModel {
+                            prot: *prot,
+                            shared: flags.shared,
+                            file: backing,
+                            name: None,
+                            content: match backing {
+                                Some((file, index)) => Content::File { file, index },
+                                None => Content::Zero,
+                            },
+                            resident: false,
+                            swapped: false,
+                            dirty: false,
+                            young: false,
+                            dontfork: false,
+                            wipeonfork: false,
+                        },
+                    );
+                }
+                ok(Outcome::Addr(addr))
+            }
+            Call::Munmap(MunmapArgs { pid, addr, len }) => {
+                let Some(pages) = self.procs.get_mut(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                for v in vpns(*addr, *len) {
+                    pages.remove(&v);
+                }
+                ok(Outcome::Done)
+            }
+            Call::Mprotect(MprotectArgs {
+                pid,
+                addr,
+                len,
+                prot,
+            }) => {
+                let Some(pages) = self.procs.get_mut(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                // Stops at the first hole with ENOMEM, the pages before it changed.
+                for v in vpns(*addr, *len) {
+                    match pages.get_mut(&v) {
+                        Some(p) => p.prot = *prot,
+                        None => return err(Errno::ENOMEM),
+                    }
+                }
+                ok(Outcome::Done)
+            }
+            Call::Madvise(MadviseArgs {
+                pid,
+                addr,
+                len,
+                advice,
+            }) => {
+                let Some(pages) = self.procs.get_mut(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                // Holes are skipped and reported at the end; dontneed zaps the mapped pages,
+                // the fork advice sets or clears a flag (wipeonfork refuses file pages with
+                // EINVAL, aborting the walk: the pages before keep the change).
+                let mut hole = false;
+                for v in vpns(*addr, *len) {
+                    let Some(p) = pages.get_mut(&v) else {
+                        hole = true;
+                        continue;
+                    };
+                    match advice {
+                        Advice::DontNeed => {
+                            p.content = match p.file {
+                                Some((file, index)) => Content::File { file, index },
+                                None => Content::Zero,
+                            };
+                            p.resident = false;
+                            p.swapped = false;
+                            p.dirty = false;
+                            p.young = false;
+                        }
+                        Advice::DontFork => p.dontfork = true,
+                        Advice::DoFork => p.dontfork = false,
+                        Advice::WipeOnFork if p.file.is_some() => return err(Errno::EINVAL),
+                        Advice::WipeOnFork => p.wipeonfork = true,
+                        Advice::KeepOnFork => p.wipeonfork = false,
+                        Advice::DontDump | Advice::DoDump => panic!("not generated"),
+                    }
+                }
+                if hole {
+                    err(Errno::ENOMEM)
+                } else {
+                    ok(Outcome::Done)
+                }
+            }
+            Call::Name(NameArgs {
+                pid,
+                addr,
+                len,
+                name,
+            }) => {
+                if let Some(text) = name {
+                    if text.len() >= 80
+                        || text
+                            .bytes()
+                            .any(|c| !(0x20..=0x7e).contains(&c) || b"\\`$[]".contains(&c))
+                    {
+                        return err(Errno::EINVAL);
+                    }
+                }
+                let Some(pages) = self.procs.get_mut(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                // Holes are skipped and reported at the end (mapped parts renamed); a file
+                // page aborts the walk with EBADF, the pages before it keeping the new name.
+                let mut hole = false;
+                for v in vpns(*addr, *len) {
+                    match pages.get_mut(&v) {
+                        Some(p) if p.file.is_some() && !p.shared => return err(Errno::EBADF),
+                        Some(p) => p.name = name.clone(),
+                        None => hole = true,
+                    }
+                }
+                if hole {
+                    err(Errno::ENOMEM)
+                } else {
+                    ok(Outcome::Done)
+                }
+            }
+            Call::Mremap(MremapArgs {
+                pid,
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            }) => self.mremap(*pid, *addr, *old_len, *new_len, flags.fixed, *new_addr),
+            Call::Touch(TouchArgs {
+                pid,
+                addr,
+                len,
+                access,
+            }) => self.touch(*pid, *addr, *len, *access == Access::Write, bounds),
+            Call::Reclaim(ReclaimArgs { pid, addr, len }) => self.reclaim(*pid, *addr, *len),
+            Call::Brk(_) => panic!("not generated: {}", anonmap_lang::line(call)),
+        }
+    }
+
+    fn mremap(
+        &mut self,
+        pid: u32,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        fixed: bool,
+        new_addr: Option<u64>,
+    ) -> Applied {
+        let Some(pages) = self.procs.get_mut(&pid) else {
+            return err(Errno::ESRCH);
+        };
+        if !fixed {
+            // In-place shrink: the tail is unmapped; only the first page must be mapped.
+            assert!(new_len < old_len, "only shrinking in place is generated");
+            if !pages.contains_key(&(addr / PAGE)) {
+                return err(Errno::EFAULT);
+            }
+            for v in vpns(addr + new_len, old_len - new_len) {
+                pages.remove(&v);
+            }
+            return ok(Outcome::Addr(addr));
+        }
+        assert_eq!(old_len, new_len, "only same-size fixed moves are generated");
+        let new_addr = new_addr.expect("fixed moves name new_addr");
+        if addr < new_addr + new_len && new_addr < addr + old_len {
+            return err(Errno::EINVAL);
+        }
+        // A same-size fixed move may span several VMAs (Linux 6.17+): every mapped page moves
+        // to the same offset from new_addr, holes are kept; the range must start mapped.
+        if !pages.contains_key(&(addr / PAGE)) {
+            return err(Errno::EFAULT);
+        }
+        let shift = (new_addr / PAGE).wrapping_sub(addr / PAGE);
+        let moved: Vec<(u64, PageModel)> = vpns(addr, old_len)
+            .filter_map(|v| pages.remove(&v).map(|p| (v, p)))
+            .collect();
+        let swapped = moved.iter().any(|(_, p)| p.swapped);
+        for (v, p) in moved {
+            pages.insert(v.wrapping_add(shift), p);
+        }
+        if swapped {
+            self.event("mremap of swap entries");
+        }
+        ok(Outcome::Addr(new_addr))
+    }
+
+    fn touch(&mut self, pid: u32, addr: u64, len: u64, write: bool, bounds: &VmaBounds) -> Applied {
+        let Some(pages) = self.procs.get(&pid) else {
+            return err(Errno::ESRCH);
+        };
+        // Validation: every page mapped and permitted, file pages inside the file; then
+        // enough free frames for the simulator's per-page upper bound. A failing touch
+        // changes nothing.
+        let swap_counts = self.swap_counts();
+        let mut need = 0;
+        for v in vpns(addr, len) {
+            let Some(p) = pages.get(&v) else {
+                return err(Errno::EFAULT);
+            };
+            let allowed = if write {
+                p.prot.write
+            } else {
+                p.prot.read || p.prot.write || p.prot.exec
+            };
+            if !allowed {
+                return err(Errno::EFAULT);
+            }
+            if let Some((f, index)) = p.file {
+                if index >= self.files[f].pages {
+                    return err(Errno::EFAULT);
+                }
+            }
+            need += match (p.content, write) {
+                (Content::Zero, w) => u64::from(w),
+                // Swap-in: a frame unless the swap cache has one, and a copy for a write unless
+                // the entry is certainly exclusive (the only reference to an uncached slot).
+                (Content::Anon(id), w) if p.swapped => {
+                    let cached = self.swap_cached.contains(&id);
+                    u64::from(!cached) + u64::from(w && (cached || swap_counts[&id] >= 2))
+                }
+                (Content::Anon(_), false) => 0,
+                // A copy unless the frame's only reference is this mapping.
+                (c @ Content::Anon(id), true) => {
+                    u64::from(self.holders(c).len() > 1 || self.swap_cached.contains(&id))
+                }
+                (Content::File { file, index }, w) => {
+                    let uncached = u64::from(!self.files[file].cached.contains(&index));
+                    if w {
+                        uncached + u64::from(!p.shared)
+                    } else if p.resident {
+                        0
+                    } else {
+                        uncached
+                    }
+                }
+            };
+        }
+        if need > self.free_frames() {
+            return err(Errno::ENOMEM);
+        }
+        for v in vpns(addr, len) {
+            let p = &self.procs[&pid][&v];
+            if let Some(id) = p.swap_id() {
+                // do_swap_page: the frame stays in the swap cache while other swap PTEs refer
+                // to the slot; a read maps it clean.
+                let p = self.page_mut(pid, v);
+                p.swapped = false;
+                p.dirty = false;
+                p.young = true;
+                self.event(if self.swap_cached.contains(&id) {
+                    "swap-in from the swap cache"
+                } else {
+                    "swap-in"
+                });
+                if self.swap_counts().contains_key(&id) {
+                    self.swap_cached.insert(id);
+                } else {
+                    self.swap_cached.remove(&id);
+                }
+                if write && self.sharers(Content::Anon(id)) > 1 {
+                    self.event("swap-in for a write that copies");
+                } else if write {
+                    self.event("swap-in for a write in place");
+                }
+                if !write {
+                    continue;
+                }
+            }
+            let p = &self.procs[&pid][&v];
+            match (p.content, write) {
+                (Content::Zero, false) => {}
+                (Content::Anon(_), false) => self.page_mut(pid, v).young = true,
+                (Content::File { file, index }, false) => {
+                    if !p.resident {
+                        self.fault_around(pid, v, bounds);
+                        self.files[file].cached.insert(index);
+                        self.page_mut(pid, v).resident = true;
+                    }
+                    self.page_mut(pid, v).young = true;
+                }
+                (c @ Content::Anon(_), true) if self.sharers(c) == 1 => {
+                    let p = self.page_mut(pid, v);
+                    p.young = true;
+                    p.dirty = true;
+                }
+                (Content::File { file, index }, true) if p.shared => {
+                    self.files[file].cached.insert(index);
+                    self.files[file].dirty.insert(index);
+                    let p = self.page_mut(pid, v);
+                    p.resident = true;
+                    p.young = true;
+                }
+                (c, true) => {
+                    if let Content::File { file, index } = c {
+                        self.files[file].cached.insert(index);
+                    }
+                    let fresh = self.fresh();
+                    let p = self.page_mut(pid, v);
+                    p.content = fresh;
+                    p.resident = true;
+                    p.young = true;
+                    p.dirty = true;
+                }
+            }
+        }
+        ok(Outcome::Done)
+    }
+
+    /// `reclaim`: the frames `pid` maps in the range, in address order. An anonymous page goes
+    /// to swap (its swap-cache slot, else a free one; with none free it stays), and every page
+    /// holding its content becomes a swap PTE; a regular file's page leaves every mapping and
+    /// the page cache; shmem pages and the zero page stay. Holes are reported at the end.
+    fn reclaim(&mut self, pid: u32, addr: u64, len: u64) -> Applied {
+        if !self.procs.contains_key(&pid) {
+            return err(Errno::ESRCH);
+        }
+        if !addr.is_multiple_of(PAGE) {
+            return err(Errno::EINVAL);
+        }
+        let mut hole = false;
+        let mut reclaimed = 0;
+        for v in vpns(addr, len) {
+            let Some(p) = self.procs[&pid].get(&v) else {
+                hole = true;
+                continue;
+            };
+            let Some(key) = p.frame() else { continue };
+            match key {
+                Content::Anon(id) => {
+                    if !self.swap_cached.contains(&id) && self.free_slots() == 0 {
+                        self.event("swap full: a page stays resident");
+                        continue;
+                    }
+                    if self.holders(key).len() > 1 {
+                        self.event("swap-out of a page mapped more than once");
+                    }
+                    if self.swap_cached.contains(&id) {
+                        self.event("swap-out of a swap-cache page (its own slot)");
+                    }
+                    for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
+                        if p.content == key && !p.swapped {
+                            p.swapped = true;
+                            p.dirty = false;
+                            p.young = false;
+                        }
+                    }
+                    self.swap_cached.remove(&id);
+                }
+                Content::File { file, .. } if self.files[file].shmem => continue,
+                Content::File { file, index } => {
+                    for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
+                        if p.content == key {
+                            p.resident = false;
+                            p.young = false;
+                        }
+                    }
+                    self.files[file].cached.remove(&index);
+                    self.event("file page dropped");
+                }
+                Content::Zero => unreachable!("the zero page is no frame"),
+            }
+            reclaimed += 1;
+        }
+        if hole {
+            err(Errno::ENOMEM)
+        } else {
+            ok(Outcome::Pages(reclaimed))
+        }
+    }
+
+    fn event(&mut self, what: &'static str) {
+        *self.events.entry(what).or_default() += 1;
+    }
+
+    fn page_mut(&mut self, pid: u32, v: u64) -> &mut PageModel {
+        self.procs
+            .get_mut(&pid)
+            .and_then(|p| p.get_mut(&v))
+            .expect("validated")
+    }
+
+    /// `do_fault_around`: the cached, unmapped file pages of the 16-page block around `v`,
+    /// clipped to the VMA and to the page table, get mapped.
+    fn fault_around(&mut self, pid: u32, v: u64, bounds: &VmaBounds) {
+        let Some((vs, ve)) = bounds(pid, v) else {
+            return;
+        };
+        let block = v & !(FAULT_AROUND_PAGES - 1);
+        let table = v - v % PTRS_PER_PTE;
+        let from = block.max(vs).max(table);
+        let to = (block + FAULT_AROUND_PAGES)
+            .min(ve)
+            .min(table + PTRS_PER_PTE);
+        for w in from..to {
+            let Some(p) = self.procs.get(&pid).and_then(|p| p.get(&w)) else {
+                continue;
+            };
+            if let Content::File { file, index } = p.content {
+                if !p.resident
+                    && index < self.files[file].pages
+                    && self.files[file].cached.contains(&index)
+                {
+                    let p = self.page_mut(pid, w);
+                    p.resident = true;
+                    p.young = true;
+                }
+            }
+        }
+    }
+}

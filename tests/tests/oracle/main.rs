@@ -1,0 +1,102 @@
+//! Kernel oracles: the simulator against what a real Linux 6.18 kernel did.
+//!
+//! - This file: the oracle cases (`fixtures/fidelity`, 10 cases, and `fixtures/kernel-6.18`, 50
+//!   more made by the same generator on this project's 6.18 machine). Each script lists every
+//!   call the generator attempted, a failed one after `#! err ERRNO` (some calls change state
+//!   before they fail); it is run in-process with the language's session, every expectation and
+//!   every invariant checked after each call, and every `expected.N.smaps` must equal the arena
+//!   blocks of the simulated `N/smaps`, ignoring only the machine-dependent `THPeligible` and
+//!   `ProtectionKey` lines (the rules of `compare.py`).
+//! - [`swap`]: `fixtures/swap-6.18`, swap-out, swap-in and fork of swap entries.
+//! - [`procfs_roundtrip`]: every text file of the demo parsed back by the `procfs` crate.
+//!
+//! To see where a case diverges, run with `ORACLE_TRACE=seed-001`: the arena's maps lines of
+//! every process are printed after each call of the matching script.
+
+mod procfs_roundtrip;
+mod swap;
+
+use std::path::Path;
+
+use anonmap_lang::Session;
+use anonmap_mm::{Machine, MachineConfig};
+use anonmap_testkit::oracle::{cases, compare_case, ARENA};
+
+/// Runs a case's script, checking every `#! err` and the invariants after every call.
+fn run_case(case: &Path) -> (Machine, usize, usize) {
+    let text = std::fs::read_to_string(case.join("script.anonmap")).unwrap();
+    let trace = std::env::var("ORACLE_TRACE").is_ok_and(|t| case.to_string_lossy().contains(&t));
+    let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
+    let summary = Session::new()
+        .run_script_with(&mut m, &text, |m, stmt, _| {
+            if trace {
+                eprintln!("{}: {}", stmt.line_no, stmt.text);
+                for pid in m.pids() {
+                    for v in m.address_space_view(pid).unwrap().vmas {
+                        if v.start >= ARENA.0 && v.end <= ARENA.1 {
+                            eprintln!("   {pid}: {:x}-{:x} {:#x}", v.start, v.end, v.flags);
+                        }
+                    }
+                }
+            }
+            m.check_invariants()
+                .map_err(|e| format!("invariant broken: {e}"))
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    (m, summary.calls, summary.expected_failures)
+}
+
+/// Runs every case under `dir` and asserts that every expected file matches.
+fn assert_cases_match(dir: &str) {
+    let (mut files, mut calls, mut failed) = (0, 0, 0);
+    let mut failures = Vec::new();
+    let cases = cases(dir);
+    for case in &cases {
+        let (m, c, f) = run_case(case);
+        calls += c;
+        failed += f;
+        for (_, verdict) in compare_case(case, &m) {
+            files += 1;
+            if let Err(diff) = verdict {
+                failures.push(diff);
+            }
+        }
+    }
+    eprintln!(
+        "oracle {dir}: {} cases, {calls} calls ({failed} failed as the kernel's did), {files} \
+         expected files, {} differ",
+        cases.len(),
+        failures.len()
+    );
+    assert!(files > 0, "no expected files under {dir}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_fidelity_case_matches_the_kernel() {
+    assert_cases_match("fidelity");
+}
+
+#[test]
+fn every_locally_generated_kernel_case_matches() {
+    assert_cases_match("kernel-6.18");
+}
+
+#[test]
+fn a_wrong_expectation_is_caught() {
+    // The checker itself: a case whose `#! err` is dropped must stop at that call.
+    let case = cases("fidelity")
+        .into_iter()
+        .find(|c| {
+            std::fs::read_to_string(c.join("script.anonmap"))
+                .unwrap()
+                .contains("#! err ")
+        })
+        .expect("a case with a failed call");
+    let text = std::fs::read_to_string(case.join("script.anonmap"))
+        .unwrap()
+        .replacen("#! err ", "# was: err ", 1);
+    let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
+    let e = Session::new().run_script(&mut m, &text).unwrap_err();
+    assert!(e.message.starts_with("failed: "), "{e}");
+}
