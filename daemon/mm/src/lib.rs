@@ -16,7 +16,8 @@
 //! - [`names`]: refcounted `anon_vma_name` objects and the prctl text rules.
 //! - [`files`]: simulated regular files and shmem objects with their page caches.
 //! - [`process`]: processes and their mm counters; spawn, fork, exit (kernel/fork.c).
-//! - [`mmap`]: mmap, munmap, mremap, brk and address placement (mm/mmap.c, mm/mremap.c).
+//! - `mmap`: mmap, munmap, brk (mm/mmap.c); `mremap` (mm/mremap.c); `placement`:
+//!   get_unmapped_area.
 //! - [`fault`]: page faults through `touch`, COW, fault-around, PTE zapping (mm/memory.c).
 //! - [`swap`]: the swap device, the swap cache, reclaim through the rmap, swap-in
 //!   (mm/swapfile.c, mm/vmscan.c).
@@ -34,8 +35,10 @@ pub mod files;
 pub mod frames;
 mod invariants;
 mod mmap;
+mod mremap;
 pub mod names;
 pub mod pagetable;
+mod placement;
 pub mod process;
 pub mod rmap;
 mod serde_array;
