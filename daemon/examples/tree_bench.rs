@@ -59,6 +59,18 @@ fn read_all(path: &str) -> usize {
     }
 }
 
+/// The median time of a fork of pid 1 (each child exits again), over `RUNS` forks.
+fn fork_time(m: &mut Machine) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        apply(m, "fork pid=1 child=2");
+        times.push(t.elapsed());
+        apply(m, "exit pid=2");
+    }
+    median(times)
+}
+
 fn apply(m: &mut Machine, line: &str) {
     let call = parse_call(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     m.apply(&call).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -151,16 +163,7 @@ fn main() -> anyhow::Result<()> {
         render::render_maps(&m.address_space_view(1).unwrap(), &mut out);
         out
     });
-    let s_fork = {
-        let mut times = Vec::new();
-        for _ in 0..RUNS {
-            let t = Instant::now();
-            apply(&mut m, "fork pid=1 child=2");
-            times.push(t.elapsed());
-            apply(&mut m, "exit pid=2");
-        }
-        median(times)
-    };
+    let s_fork = fork_time(&mut m);
     let machine: Arc<Machine> = Arc::new(m);
     let dir = tempfile::tempdir()?;
     let mount = anonmap_fusefs::mount(
@@ -184,16 +187,7 @@ fn main() -> anyhow::Result<()> {
             &format!("name pid=1 addr={addr:#x} len=4K name=\"bench:region\""),
         );
     }
-    let s_fork_named = {
-        let mut times = Vec::new();
-        for _ in 0..RUNS {
-            let t = Instant::now();
-            apply(&mut m, "fork pid=1 child=2");
-            times.push(t.elapsed());
-            apply(&mut m, "exit pid=2");
-        }
-        median(times)
-    };
+    let s_fork_named = fork_time(&mut m);
 
     // The real process: this one, measured last so that its 64,000 VMAs do not slow the FUSE
     // threads and buffers above (they share this process's mm).

@@ -97,7 +97,7 @@ impl Daemon {
                 (shared, Some(journal), Some(lock))
             }
             None => (
-                Arc::new(SharedMachine::new(Machine::new(config.sizes), None)),
+                Arc::new(SharedMachine::new(Machine::new(config.sizes))),
                 None,
                 None,
             ),
@@ -208,20 +208,7 @@ fn recover(
             "the state directory keeps the sizes it was created with; --ram/--swap ignored"
         );
     }
-    let shared = Arc::new(SharedMachine::new(r.machine, None));
-    let for_snapshots = Arc::clone(&shared);
-    let (journal, appender) = Journal::start(
-        dir,
-        r.gen,
-        r.valid_len,
-        r.sizes,
-        config.journal,
-        Arc::new(move |f| f(&for_snapshots.read().machine)),
-        failed,
-    )
-    .map_err(DaemonError::JournalStart)?;
-    shared.attach_journal(appender);
-    Ok((shared, journal))
+    SharedMachine::with_journal(dir, r, config.journal, failed).map_err(DaemonError::JournalStart)
 }
 
 /// Mounts the tree of `source` at `dir` with `config.fuse_threads` threads, after detaching a

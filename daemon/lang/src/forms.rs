@@ -123,6 +123,11 @@ pub(crate) const COMMANDS: [Syntax; 14] = [
 /// The keys of `read`, in canonical order.
 pub(crate) const READ_KEYS: &[&str] = &["path", "offset", "len"];
 
+/// The `pid= addr= len=` that every call on a range of an address space starts with.
+fn parse_range(a: &Args<'_>) -> Result<(u32, u64, u64), Error> {
+    Ok((a.req_u32("pid")?, a.req_addr("addr")?, a.req_number("len")?))
+}
+
 /// The command word of `call`.
 pub fn verb(call: &Call) -> &'static str {
     fn of<F: Form>(_: &F) -> &'static str {
@@ -243,18 +248,13 @@ impl Form for MunmapArgs {
     const KEYS: &'static [&'static str] = &["pid", "addr", "len"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
-        Ok(MunmapArgs {
-            pid: a.req_u32("pid")?,
-            addr: a.req_addr("addr")?,
-            len: a.req_number("len")?,
-        })
+        let (pid, addr, len) = parse_range(a)?;
+        Ok(MunmapArgs { pid, addr, len })
     }
 
     fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
         let MunmapArgs { pid, addr, len } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)
+        w.range(*pid, *addr, *len)
     }
 }
 
@@ -263,10 +263,11 @@ impl Form for MprotectArgs {
     const KEYS: &'static [&'static str] = &["pid", "addr", "len", "prot"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
         Ok(MprotectArgs {
-            pid: a.req_u32("pid")?,
-            addr: a.req_addr("addr")?,
-            len: a.req_number("len")?,
+            pid,
+            addr,
+            len,
             prot: a.req("prot", parse_prot)?,
         })
     }
@@ -278,9 +279,7 @@ impl Form for MprotectArgs {
             len,
             prot,
         } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)?;
+        w.range(*pid, *addr, *len)?;
         w.value("prot", prot)
     }
 }
@@ -327,10 +326,11 @@ impl Form for MadviseArgs {
     const KEYS: &'static [&'static str] = &["pid", "addr", "len", "advice"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
         Ok(MadviseArgs {
-            pid: a.req_u32("pid")?,
-            addr: a.req_addr("addr")?,
-            len: a.req_number("len")?,
+            pid,
+            addr,
+            len,
             advice: a.req("advice", parse_advice)?,
         })
     }
@@ -342,9 +342,7 @@ impl Form for MadviseArgs {
             len,
             advice,
         } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)?;
+        w.range(*pid, *addr, *len)?;
         w.value("advice", advice.name())
     }
 }
@@ -354,18 +352,13 @@ impl Form for ReclaimArgs {
     const KEYS: &'static [&'static str] = &["pid", "addr", "len"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
-        Ok(ReclaimArgs {
-            pid: a.req_u32("pid")?,
-            addr: a.req_addr("addr")?,
-            len: a.req_number("len")?,
-        })
+        let (pid, addr, len) = parse_range(a)?;
+        Ok(ReclaimArgs { pid, addr, len })
     }
 
     fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
         let ReclaimArgs { pid, addr, len } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)
+        w.range(*pid, *addr, *len)
     }
 }
 
@@ -393,9 +386,7 @@ impl Form for NameArgs {
     const FLAGS: &'static [&'static str] = &["clear"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
-        let pid = a.req_u32("pid")?;
-        let addr = a.req_addr("addr")?;
-        let len = a.req_number("len")?;
+        let (pid, addr, len) = parse_range(a)?;
         let name = match (a.string("name"), a.flag("clear")) {
             (Some(_), true) => {
                 return Err(anonmap_abi::err!(
@@ -426,9 +417,7 @@ impl Form for NameArgs {
             len,
             name,
         } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)?;
+        w.range(*pid, *addr, *len)?;
         match name {
             Some(name) => w.string("name", name),
             None => w.flag("clear", true),
@@ -441,10 +430,11 @@ impl Form for TouchArgs {
     const KEYS: &'static [&'static str] = &["pid", "addr", "len", "access"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
         Ok(TouchArgs {
-            pid: a.req_u32("pid")?,
-            addr: a.req_addr("addr")?,
-            len: a.req_number("len")?,
+            pid,
+            addr,
+            len,
             access: a.req("access", parse_access)?,
         })
     }
@@ -456,9 +446,7 @@ impl Form for TouchArgs {
             len,
             access,
         } = self;
-        w.dec("pid", pid)?;
-        w.hex("addr", *addr)?;
-        w.hex("len", *len)?;
+        w.range(*pid, *addr, *len)?;
         w.value("access", access_word(*access))
     }
 }

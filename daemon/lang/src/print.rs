@@ -85,6 +85,13 @@ impl Writer<'_, '_> {
         s.map_or(Ok(()), |s| self.string(key, s))
     }
 
+    /// ` pid=N addr=0x... len=0x...`: the start of every call on a range.
+    pub fn range(&mut self, pid: u32, addr: u64, len: u64) -> fmt::Result {
+        self.dec("pid", pid)?;
+        self.hex("addr", addr)?;
+        self.hex("len", len)
+    }
+
     /// ` flag` when `set`.
     pub fn flag(&mut self, flag: &str, set: bool) -> fmt::Result {
         if set {

@@ -153,17 +153,7 @@ impl Machine {
             self.merge_new_range(pid, addr, end, pgoff, &attrs, None, false)
         };
         if merged.is_none() {
-            let id = self.vma_alloc(Vma {
-                pid,
-                start: addr,
-                end,
-                pgoff,
-                flags,
-                file: file_id,
-                anon_vma: None,
-                chain: Vec::new(),
-                name: None,
-            });
+            let id = self.vma_alloc(Vma::new(pid, addr, end, pgoff, flags, file_id));
             self.vma_link(id);
         }
         let mm = &mut self.procs.get_mut(&pid).expect("checked").mm;
@@ -325,17 +315,7 @@ impl Machine {
             self.merge_new_range(pid, oldbrk, newbrk, vpn(oldbrk), &attrs, None, true)
         });
         if merged.is_none() {
-            let id = self.vma_alloc(Vma {
-                pid,
-                start: oldbrk,
-                end: newbrk,
-                pgoff: vpn(oldbrk),
-                flags,
-                file: None,
-                anon_vma: None,
-                chain: Vec::new(),
-                name: None,
-            });
+            let id = self.vma_alloc(Vma::new(pid, oldbrk, newbrk, vpn(oldbrk), flags, None));
             self.vma_link(id);
         }
         let mm = &mut self.procs.get_mut(&pid).expect("live").mm;

@@ -213,17 +213,7 @@ impl Machine {
                 | VM_MAYEXEC
                 | VM_GROWSDOWN
                 | VM_ACCOUNT;
-            let id = self.vma_alloc(Vma {
-                pid,
-                start,
-                end: STACK_TOP,
-                pgoff: vpn(start),
-                flags,
-                file: None,
-                anon_vma: None,
-                chain: Vec::new(),
-                name: None,
-            });
+            let id = self.vma_alloc(Vma::new(pid, start, STACK_TOP, vpn(start), flags, None));
             self.vma_link(id);
             let mm = &mut self.procs.get_mut(&pid).expect("just inserted").mm;
             mm.counters

@@ -45,6 +45,29 @@ pub struct Vma {
 }
 
 impl Vma {
+    /// A VMA as mmap, brk and the initial stack create it: not faulted yet (no anon_vma, an
+    /// empty chain) and unnamed.
+    pub fn new(
+        pid: Pid,
+        start: u64,
+        end: u64,
+        pgoff: u64,
+        flags: u64,
+        file: Option<FileId>,
+    ) -> Vma {
+        Vma {
+            pid,
+            start,
+            end,
+            pgoff,
+            flags,
+            file,
+            anon_vma: None,
+            chain: Vec::new(),
+            name: None,
+        }
+    }
+
     pub fn pages(&self) -> u64 {
         pages(self.start, self.end)
     }

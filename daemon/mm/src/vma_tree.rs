@@ -8,6 +8,8 @@
 //! compatible per `is_mergeable_anon_vma` — an unfaulted side may adopt the other's anon_vma
 //! unless that VMA (or the VMA an mremap copy came from) is a fork child.
 
+use std::collections::BTreeMap;
+
 use super::types::{pages, AnonVmaId, FileId, NameId, Pid, VmaId, MAX_MAP_COUNT, PAGE_SHIFT};
 use super::vma::{Vma, VM_SPECIAL};
 use super::Machine;
@@ -88,16 +90,17 @@ impl Machine {
         VmaId(self.vmas.insert(vma))
     }
 
+    /// The VMA tree of the process that owns VMA `id`, and the VMA's start (its key there).
+    fn owner_tree(&mut self, id: VmaId) -> (&mut BTreeMap<u64, VmaId>, u64) {
+        let (pid, start) = (self.vmas[id.0].pid, self.vmas[id.0].start);
+        let tree = &mut self.procs.get_mut(&pid).expect("vma owner").mm.vmas;
+        (tree, start)
+    }
+
     /// `vma_link`: inserts an allocated VMA into its process's tree and its file's i_mmap.
     pub(super) fn vma_link(&mut self, id: VmaId) {
-        let (pid, start) = (self.vmas[id.0].pid, self.vmas[id.0].start);
-        let old = self
-            .procs
-            .get_mut(&pid)
-            .expect("vma owner")
-            .mm
-            .vmas
-            .insert(start, id);
+        let (tree, start) = self.owner_tree(id);
+        let old = tree.insert(start, id);
         debug_assert!(old.is_none(), "overlapping VMA at {start:#x}");
         self.file_index_insert(id);
     }
@@ -106,14 +109,8 @@ impl Machine {
     /// reference put, shmem object released if this was its last mapping. Its page-table
     /// entries must already be gone or be covered by the VMA that absorbs its range.
     pub(super) fn vma_remove(&mut self, id: VmaId) {
-        let (pid, start) = (self.vmas[id.0].pid, self.vmas[id.0].start);
-        let removed = self
-            .procs
-            .get_mut(&pid)
-            .expect("vma owner")
-            .mm
-            .vmas
-            .remove(&start);
+        let (tree, start) = self.owner_tree(id);
+        let removed = tree.remove(&start);
         debug_assert_eq!(removed, Some(id));
         self.file_index_remove(id);
         self.unlink_anon_vmas(id);

@@ -35,19 +35,8 @@ struct Daemon {
 impl Daemon {
     fn start(dir: &Path, options: JournalOptions) -> Daemon {
         let r = recover(dir, SIZES).unwrap();
-        let shared = Arc::new(SharedMachine::new(r.machine, None));
-        let for_snapshots = Arc::clone(&shared);
-        let (journal, appender) = Journal::start(
-            dir,
-            r.gen,
-            r.valid_len,
-            r.sizes,
-            options,
-            Arc::new(move |f| f(&for_snapshots.read().machine)),
-            CancellationToken::new(),
-        )
-        .unwrap();
-        shared.attach_journal(appender);
+        let (shared, journal) =
+            SharedMachine::with_journal(dir, r, options, CancellationToken::new()).unwrap();
         Daemon { shared, journal }
     }
 
@@ -72,7 +61,7 @@ impl Daemon {
 
 /// The tree of `lines` applied to a fresh machine, in-process, without a journal.
 fn fresh_dump(lines: &str) -> String {
-    let shared = SharedMachine::new(Machine::new(SIZES), None);
+    let shared = SharedMachine::new(Machine::new(SIZES));
     let mut session = Peer::new(0);
     for line in lines.lines() {
         shared.execute(&mut session, line.as_bytes());
@@ -83,7 +72,7 @@ fn fresh_dump(lines: &str) -> String {
 fn recovered_dump(dir: &Path) -> (String, Recovered) {
     let mut r = recover(dir, SIZES).unwrap();
     let machine = std::mem::replace(&mut r.machine, Machine::new(SIZES));
-    (dump(&SharedMachine::new(machine, None)), r)
+    (dump(&SharedMachine::new(machine)), r)
 }
 
 #[test]

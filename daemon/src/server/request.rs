@@ -90,7 +90,7 @@ mod tests {
     use anonmap_proc::Source;
 
     fn machine() -> SharedMachine {
-        SharedMachine::new(Machine::new(MachineConfig::with_ram(64 << 20)), None)
+        SharedMachine::new(Machine::new(MachineConfig::with_ram(64 << 20)))
     }
 
     fn run(m: &SharedMachine, p: &mut Peer, line: &str) -> String {

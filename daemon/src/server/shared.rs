@@ -3,7 +3,8 @@
 //! journal, so the journal's order is the order of application); views take the read lock and
 //! are formatted after it is released. No lock is held across an `.await`.
 
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use anonmap_abi::{err, Call, Error, Outcome, SpawnArgs};
 use anonmap_lang::script::record;
@@ -13,7 +14,9 @@ use anonmap_proc::tree::{self, Node, ProcFile};
 use anonmap_proc::TreeError;
 
 use super::MAX_READ;
-use crate::journal::Appender;
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::{Appender, Journal, JournalError, JournalOptions, Recovered};
 
 /// The machine and its journal, guarded together.
 #[derive(Debug)]
@@ -38,15 +41,45 @@ pub struct Applied {
 }
 
 impl SharedMachine {
-    pub fn new(machine: Machine, journal: Option<Appender>) -> SharedMachine {
+    /// `machine` behind the lock, without a journal (`--ephemeral`, tests).
+    pub fn new(machine: Machine) -> SharedMachine {
         SharedMachine {
-            state: RwLock::new(State { machine, journal }),
+            state: RwLock::new(State {
+                machine,
+                journal: None,
+            }),
         }
     }
 
-    /// Attaches the journal: from now on every applied call is journaled.
-    pub fn attach_journal(&self, appender: Appender) {
-        self.write().journal = Some(appender);
+    /// The recovered machine of state directory `dir` behind the lock, with its journal
+    /// started on it (snapshots are taken under the lock's read side); a journal failure
+    /// cancels `failed`.
+    pub fn with_journal(
+        dir: &Path,
+        recovered: Recovered,
+        options: JournalOptions,
+        failed: CancellationToken,
+    ) -> Result<(Arc<SharedMachine>, Journal), JournalError> {
+        let Recovered {
+            machine,
+            sizes,
+            gen,
+            valid_len,
+            ..
+        } = recovered;
+        let shared = Arc::new(SharedMachine::new(machine));
+        let for_snapshots = Arc::clone(&shared);
+        let (journal, appender) = Journal::start(
+            dir,
+            gen,
+            valid_len,
+            sizes,
+            options,
+            Arc::new(move |f| f(&for_snapshots.read().machine)),
+            failed,
+        )?;
+        shared.write().journal = Some(appender);
+        Ok((shared, journal))
     }
 
     /// The read lock. A poisoned lock means a call panicked half-way: the daemon aborts on

@@ -114,6 +114,23 @@ impl Source for FakeSource {
     }
 }
 
+/// An unnamed private read-write anonymous VMA `[start, end)` with `counters`, its flags as
+/// mmap(PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS) sets them.
+pub fn fake_anon_vma(start: u64, end: u64, counters: crate::view::SmapsCounters) -> VmaView {
+    use anonmap_abi::vm_flags::*;
+    VmaView {
+        start,
+        end,
+        flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT,
+        offset: 0,
+        dev_major: 0,
+        dev_minor: 0,
+        inode: 0,
+        label: None,
+        counters,
+    }
+}
+
 /// A process `pid` called `comm` with `vmas` anonymous read-write VMAs of `pages_per_vma` pages
 /// each from 0x10000000 (gaps of one page between them, every other one named
 /// `[anon:fake <i>]`), every page resident with pfn `pid * 1_000_000 + page index` in its
@@ -121,7 +138,6 @@ impl Source for FakeSource {
 pub fn fake_process(pid: u32, comm: &str, vmas: u64, pages_per_vma: u64) -> FakeProcess {
     use crate::view::SmapsCounters;
     use anonmap_abi::pagemap::{PM_MMAP_EXCLUSIVE, PM_PRESENT};
-    use anonmap_abi::vm_flags::*;
 
     let mut space = AddressSpaceView {
         vmas: Vec::new(),
@@ -141,24 +157,21 @@ pub fn fake_process(pid: u32, comm: &str, vmas: u64, pages_per_vma: u64) -> Fake
             page += 1;
         }
         space.vmas.push(VmaView {
-            start,
-            end,
-            flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT,
-            offset: 0,
-            dev_major: 0,
-            dev_minor: 0,
-            inode: 0,
             label: (i % 2 == 0).then(|| format!("[anon:fake {i}]")),
-            counters: SmapsCounters {
-                rss: bytes,
-                pss: bytes << crate::view::PSS_SHIFT,
-                pss_dirty: bytes << crate::view::PSS_SHIFT,
-                pss_anon: bytes << crate::view::PSS_SHIFT,
-                private_dirty: bytes,
-                referenced: bytes,
-                anonymous: bytes,
-                ..SmapsCounters::default()
-            },
+            ..fake_anon_vma(
+                start,
+                end,
+                SmapsCounters {
+                    rss: bytes,
+                    pss: bytes << crate::view::PSS_SHIFT,
+                    pss_dirty: bytes << crate::view::PSS_SHIFT,
+                    pss_anon: bytes << crate::view::PSS_SHIFT,
+                    private_dirty: bytes,
+                    referenced: bytes,
+                    anonymous: bytes,
+                    ..SmapsCounters::default()
+                },
+            )
         });
     }
     let kb = vmas * pages_per_vma * 4;

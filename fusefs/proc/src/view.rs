@@ -124,6 +124,17 @@ pub struct AddressSpaceView {
     pub has_gate_vma: bool,
 }
 
+impl AddressSpaceView {
+    /// Calls `f` with every VMA maps and smaps print, in their order: the mm's VMAs, then the
+    /// gate VMA if the space has one (smaps_rollup leaves it out).
+    pub fn for_each_shown(&self, mut f: impl FnMut(&VmaView)) {
+        self.vmas.iter().for_each(&mut f);
+        if self.has_gate_vma {
+            f(&gate_vma());
+        }
+    }
+}
+
 /// The memory-related numbers of `/proc/<pid>/status` and `statm`, computed as `task_mem` and
 /// `task_statm` compute them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

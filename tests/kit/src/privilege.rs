@@ -15,11 +15,14 @@ pub fn has_fuse() -> bool {
     std::path::Path::new("/dev/fuse").exists()
 }
 
-/// Prints `skipped: TEST: REASON` to the terminal, past the test harness's output capture, so
-/// a normal `cargo test` run shows it.
-pub fn report_skip(test: &str, reason: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "skipped: {test}: {reason}");
+/// Prints `skipped: TEST: REASON` on a line of its own to the terminal, past the test harness's
+/// output capture, so a normal `cargo test` run shows it. TEST is the running test's name (the
+/// harness names each test's thread after it), else `module`.
+pub fn report_skip(module: &str, reason: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or(module);
+    let line = format!("\nskipped: {test}: {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Returns from the calling test, with a printed reason, unless it runs as root (and, with

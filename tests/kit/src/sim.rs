@@ -11,7 +11,7 @@ use anonmap_abi::{Call, Errno, Error, Outcome};
 use anonmap_lang::{Command, Session};
 use anonmap_mm::{Machine, MachineConfig};
 use anonmap_proc::render::{render_maps, render_smaps, render_smaps_rollup};
-use anonmap_proc::view::{NameObjectView, RmapView, SmapsCounters, StatusView, PSS_SHIFT};
+use anonmap_proc::view::{NameObjectView, RmapView, SmapsCounters, StatusView, VmaView, PSS_SHIFT};
 
 /// PAGE_SIZE.
 pub const P: u64 = 4096;
@@ -196,36 +196,30 @@ impl Sim {
         String::from_utf8(out).unwrap()
     }
 
-    /// `[start, end)` of the VMA containing `addr` (PROCMAP_QUERY's answer), if any.
-    pub fn vma(&self, pid: u32, addr: u64) -> Option<(u64, u64)> {
+    /// The view of the VMA containing `addr`, if any.
+    pub fn vma_view(&self, pid: u32, addr: u64) -> Option<VmaView> {
         self.m
             .address_space_view(pid)
             .expect("live pid")
             .vmas
-            .iter()
+            .into_iter()
             .find(|v| v.start <= addr && addr < v.end)
-            .map(|v| (v.start, v.end))
+    }
+
+    /// `[start, end)` of the VMA containing `addr` (PROCMAP_QUERY's answer), if any.
+    pub fn vma(&self, pid: u32, addr: u64) -> Option<(u64, u64)> {
+        self.vma_view(pid, addr).map(|v| (v.start, v.end))
     }
 
     /// vm_flags of the VMA containing `addr`.
     pub fn flags(&self, pid: u32, addr: u64) -> u64 {
-        self.m
-            .address_space_view(pid)
-            .expect("live pid")
-            .vmas
-            .iter()
-            .find(|v| v.start <= addr && addr < v.end)
-            .map(|v| v.flags)
-            .expect("mapped")
+        self.vma_view(pid, addr).expect("mapped").flags
     }
 
     /// Smaps counters (kB) of the VMA containing `addr`.
     pub fn kb(&self, pid: u32, addr: u64) -> Kb {
-        let av = self.m.address_space_view(pid).expect("live pid");
-        let v = av
-            .vmas
-            .iter()
-            .find(|v| v.start <= addr && addr < v.end)
+        let v = self
+            .vma_view(pid, addr)
             .unwrap_or_else(|| panic!("no VMA at {addr:#x} in pid {pid}"));
         Kb::from(&v.counters)
     }

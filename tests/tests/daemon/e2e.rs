@@ -515,7 +515,7 @@ fn kill_9_mid_load_then_restart_keeps_every_acknowledged_op() {
         "{acked} acknowledged, only {applied} recovered"
     );
     // The same lines, in process.
-    let fresh = SharedMachine::new(Machine::new(LOAD_SIZES), None);
+    let fresh = SharedMachine::new(Machine::new(LOAD_SIZES));
     let mut peer = Peer::new(0);
     for l in &lines[..applied] {
         let reply = fresh.execute(&mut peer, l.as_bytes()).unwrap();

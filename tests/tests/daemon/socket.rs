@@ -26,7 +26,7 @@ const SIZES: MachineConfig = MachineConfig {
 
 /// The same lines applied in-process to a fresh machine; the replies to `reads` afterwards.
 fn fresh<S: AsRef<str>>(lines: &[S], reads: &[&str]) -> Vec<String> {
-    let shared = SharedMachine::new(Machine::new(SIZES), None);
+    let shared = SharedMachine::new(Machine::new(SIZES));
     let mut peer = Peer::new(0);
     for l in lines {
         shared.execute(&mut peer, l.as_ref().as_bytes());

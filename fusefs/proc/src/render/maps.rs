@@ -9,7 +9,7 @@
 //! nameless line ends right after the trailing space.
 
 use super::fmt::{dec, hex_min, pad};
-use crate::view::{gate_vma, AddressSpaceView, VmaView};
+use crate::view::{AddressSpaceView, VmaView};
 use anonmap_abi::vm_flags;
 
 /// The seq_file width the kernel pads named lines to on 64-bit: `25 + 6 * sizeof(void *) - 1`.
@@ -19,12 +19,7 @@ const NAME_PAD: usize = 72;
 pub fn render_maps(space: &AddressSpaceView, out: &mut Vec<u8>) {
     // A named line is 73 bytes plus its name; most lines are shorter.
     out.reserve(space.vmas.len() * 96);
-    for v in &space.vmas {
-        write_vma_header(v, out);
-    }
-    if space.has_gate_vma {
-        write_vma_header(&gate_vma(), out);
-    }
+    space.for_each_shown(|v| write_vma_header(v, out));
 }
 
 /// Appends one maps line for `v` (with its `\n`); smaps uses it as each block's first line.

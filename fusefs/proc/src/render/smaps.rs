@@ -20,12 +20,7 @@ use std::sync::OnceLock;
 pub fn render_smaps(space: &AddressSpaceView, out: &mut Vec<u8>) {
     // A block is about 700 bytes of counters plus its header line.
     out.reserve(space.vmas.len() * 800);
-    for v in &space.vmas {
-        write_smap(v, out);
-    }
-    if space.has_gate_vma {
-        write_smap(&gate_vma(), out);
-    }
+    space.for_each_shown(|v| write_smap(v, out));
 }
 
 /// Appends one VMA's block.

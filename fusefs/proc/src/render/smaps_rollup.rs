@@ -40,26 +40,13 @@ pub fn render_smaps_rollup(space: &AddressSpaceView, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::{VmaView, PSS_SHIFT};
-    use anonmap_abi::vm_flags::*;
+    use crate::view::PSS_SHIFT;
     use procfs_core::process::{MMPermissions, MMapPath, SmapsRollup};
     use procfs_core::FromBufRead;
 
     const PAGE: u64 = 4096;
 
-    fn vma(start: u64, end: u64, counters: SmapsCounters) -> VmaView {
-        VmaView {
-            start,
-            end,
-            flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT,
-            offset: 0,
-            dev_major: 0,
-            dev_minor: 0,
-            inode: 0,
-            label: None,
-            counters,
-        }
-    }
+    use crate::fake::fake_anon_vma as vma;
 
     fn render(space: &AddressSpaceView) -> String {
         let mut out = Vec::new();
