@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::names::{group, NameRow};
-use super::{sort_by, total, Filter, SortKey};
+use super::{memory_cells, memory_columns, sort_by, total, Filter, SortKey};
 use crate::categories::{categorize, Rule};
 use crate::model::{Counters, Machine};
 use crate::table::{Cell, ColKind, Column, Row, Table};
@@ -20,18 +20,10 @@ pub struct CategoriesOpts {
 }
 
 fn cells(vmas: u64, procs: Cell, c: &Counters, name: String) -> Vec<Cell> {
-    vec![
-        vmas.into(),
-        procs,
-        c.vss.into(),
-        c.rss.into(),
-        c.pss.into(),
-        c.uss.into(),
-        c.swap.into(),
-        c.swap_pss.into(),
-        c.pss_slack.into(),
-        name.into(),
-    ]
+    let mut v = vec![vmas.into(), procs];
+    v.extend(memory_cells(c));
+    v.extend([c.pss_slack.into(), name.into()]);
+    v
 }
 
 /// (category, VMAs, pids, counters, names)
@@ -86,18 +78,17 @@ pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
         .filter(|v| o.filter.keeps(v))
         .count() as u64;
     Table {
-        columns: vec![
+        columns: [
             Column::new("vmas", "VMAs", ColKind::Count),
             Column::new("procs", "Procs", ColKind::Count),
-            Column::new("vss", "VSS", ColKind::Bytes),
-            Column::new("rss", "RSS", ColKind::Bytes),
-            Column::new("pss", "PSS", ColKind::Bytes),
-            Column::new("uss", "USS", ColKind::Bytes),
-            Column::new("swap", "Swap", ColKind::Bytes),
-            Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
+        ]
+        .into_iter()
+        .chain(memory_columns())
+        .chain([
             Column::machine("pss_slack", ColKind::Bytes),
             Column::new("category", "Category (detail rows: name)", ColKind::Text),
-        ],
+        ])
+        .collect(),
         rows,
         total: Some(Row::new(cells(vmas, nprocs.into(), &t, "TOTAL".into()))),
         notes: vec![],

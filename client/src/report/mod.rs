@@ -18,7 +18,7 @@ pub mod snapshot;
 use regex::Regex;
 
 use crate::model::{Counters, Kind, Machine, MemSummary, Vma};
-use crate::table::human;
+use crate::table::{human, Cell, ColKind, Column};
 
 /// The sort key of a report (`--sort`); descending unless `--reverse`, names ascending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -61,6 +61,30 @@ pub fn sort_by<T>(
             ord
         }
     });
+}
+
+/// The memory columns of the summary reports (procs, names, categories), in their order.
+pub(crate) fn memory_columns() -> [Column; 6] {
+    [
+        Column::new("vss", "VSS", ColKind::Bytes),
+        Column::new("rss", "RSS", ColKind::Bytes),
+        Column::new("pss", "PSS", ColKind::Bytes),
+        Column::new("uss", "USS", ColKind::Bytes),
+        Column::new("swap", "Swap", ColKind::Bytes),
+        Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
+    ]
+}
+
+/// The cells of [`memory_columns`] for `c`.
+pub(crate) fn memory_cells(c: &Counters) -> [Cell; 6] {
+    [
+        c.vss.into(),
+        c.rss.into(),
+        c.pss.into(),
+        c.uss.into(),
+        c.swap.into(),
+        c.swap_pss.into(),
+    ]
 }
 
 /// Which VMAs and processes a report looks at.

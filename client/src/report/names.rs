@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{sort_by, total, Filter, SortKey};
+use super::{memory_cells, memory_columns, sort_by, total, Filter, SortKey};
 use crate::model::{Counters, Kind, Machine};
 use crate::table::{Cell, ColKind, Column, Row, Table};
 
@@ -69,18 +69,9 @@ fn cells(
     kind: &str,
     name: String,
 ) -> Vec<Cell> {
-    let mut v = vec![
-        vmas.into(),
-        procs,
-        c.vss.into(),
-        c.rss.into(),
-        c.pss.into(),
-        c.uss.into(),
-        c.swap.into(),
-        c.swap_pss.into(),
-        c.pss_slack.into(),
-        kind.into(),
-    ];
+    let mut v = vec![vmas.into(), procs];
+    v.extend(memory_cells(c));
+    v.extend([c.pss_slack.into(), kind.into()]);
     if let Some(p) = pid {
         v.push(p);
     }
@@ -94,15 +85,12 @@ pub fn report(m: &Machine, o: &NamesOpts) -> Table {
     let mut columns = vec![
         Column::new("vmas", "VMAs", ColKind::Count),
         Column::new("procs", "Procs", ColKind::Count),
-        Column::new("vss", "VSS", ColKind::Bytes),
-        Column::new("rss", "RSS", ColKind::Bytes),
-        Column::new("pss", "PSS", ColKind::Bytes),
-        Column::new("uss", "USS", ColKind::Bytes),
-        Column::new("swap", "Swap", ColKind::Bytes),
-        Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
+    ];
+    columns.extend(memory_columns());
+    columns.extend([
         Column::machine("pss_slack", ColKind::Bytes),
         Column::new("kind", "Kind", ColKind::Text),
-    ];
+    ]);
     if o.verbose {
         columns.push(Column::new("pid", "PID", ColKind::Count));
     }

@@ -4,7 +4,7 @@
 //! A process's numbers come from its smaps_rollup (PSS summed by the kernel in fixed point);
 //! with a filter that drops VMAs, from the sum of its kept VMAs instead.
 
-use super::{pss_check, ram_line, sort_by, total, Filter, SortKey};
+use super::{memory_cells, memory_columns, pss_check, ram_line, sort_by, total, Filter, SortKey};
 use crate::model::{Counters, Machine};
 use crate::table::{Cell, ColKind, Column, Row, Table};
 
@@ -16,17 +16,10 @@ pub struct ProcsOpts {
 }
 
 fn cells(pid: Cell, vmas: u64, c: &Counters, cmd: String) -> Vec<Cell> {
-    vec![
-        pid,
-        vmas.into(),
-        c.vss.into(),
-        c.rss.into(),
-        c.pss.into(),
-        c.uss.into(),
-        c.swap.into(),
-        c.swap_pss.into(),
-        cmd.into(),
-    ]
+    let mut v = vec![pid, vmas.into()];
+    v.extend(memory_cells(c));
+    v.push(cmd.into());
+    v
 }
 
 pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
@@ -68,17 +61,14 @@ pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
         ));
     }
     Table {
-        columns: vec![
+        columns: [
             Column::new("pid", "PID", ColKind::Count),
             Column::new("vmas", "VMAs", ColKind::Count),
-            Column::new("vss", "VSS", ColKind::Bytes),
-            Column::new("rss", "RSS", ColKind::Bytes),
-            Column::new("pss", "PSS", ColKind::Bytes),
-            Column::new("uss", "USS", ColKind::Bytes),
-            Column::new("swap", "Swap", ColKind::Bytes),
-            Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
-            Column::new("cmd", "Command", ColKind::Text),
-        ],
+        ]
+        .into_iter()
+        .chain(memory_columns())
+        .chain([Column::new("cmd", "Command", ColKind::Text)])
+        .collect(),
         rows: rows
             .into_iter()
             .map(|(pid, cmd, vmas, c)| Row::new(cells(u64::from(pid).into(), vmas, &c, cmd)))

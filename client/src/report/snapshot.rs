@@ -133,54 +133,9 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
             ])
         })
         .collect();
-    let ta: u64 = a
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.pss)
-        .sum();
-    let tb: u64 = b
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.pss)
-        .sum();
-    let ra: u64 = a
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.rss)
-        .sum();
-    let rb: u64 = b
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.rss)
-        .sum();
-    let ua: u64 = a
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.uss)
-        .sum();
-    let ub: u64 = b
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.uss)
-        .sum();
-    let sa: u64 = a
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.swap)
-        .sum();
-    let sb: u64 = b
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .map(|p| p.rollup.swap)
-        .sum();
+    // The processes' rollups summed, before (a) and after (b).
+    let (ta, ra, ua, sa) = rollup_totals(a, f);
+    let (tb, rb, ub, sb) = rollup_totals(b, f);
     Table {
         columns: vec![
             Column::new("by", "By", ColKind::Text),
@@ -208,4 +163,19 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
         notes: vec![],
         json_extra: vec![],
     }
+}
+
+/// (PSS, RSS, USS, Swap) summed over the smaps_rollup of every process `f` keeps.
+fn rollup_totals(m: &Machine, f: &Filter) -> (u64, u64, u64, u64) {
+    m.procs
+        .iter()
+        .filter(|p| f.keeps_pid(p.pid))
+        .fold((0, 0, 0, 0), |(pss, rss, uss, swap), p| {
+            (
+                pss + p.rollup.pss,
+                rss + p.rollup.rss,
+                uss + p.rollup.uss,
+                swap + p.rollup.swap,
+            )
+        })
 }

@@ -251,9 +251,24 @@ pub struct FileArgs {
     pub size: u64,
 }
 
-/// One operation of the simulated machine.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Call {
+/// Declares [`Call`], one variant per argument struct, and `From` each struct.
+macro_rules! calls {
+    ($($variant:ident($args:ty),)+) => {
+        /// One operation of the simulated machine.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Call {
+            $($variant($args),)+
+        }
+
+        $(impl From<$args> for Call {
+            fn from(args: $args) -> Call {
+                Call::$variant(args)
+            }
+        })+
+    };
+}
+
+calls! {
     Spawn(SpawnArgs),
     Exit(ExitArgs),
     Fork(ForkArgs),
@@ -288,32 +303,6 @@ impl Call {
             | Call::Reclaim(ReclaimArgs { pid, .. }) => Some(*pid),
         }
     }
-}
-
-macro_rules! call_from_args {
-    ($($variant:ident($args:ty),)+) => {
-        $(impl From<$args> for Call {
-            fn from(args: $args) -> Call {
-                Call::$variant(args)
-            }
-        })+
-    };
-}
-
-call_from_args! {
-    Spawn(SpawnArgs),
-    Exit(ExitArgs),
-    Fork(ForkArgs),
-    Mmap(MmapArgs),
-    Munmap(MunmapArgs),
-    Mprotect(MprotectArgs),
-    Mremap(MremapArgs),
-    Madvise(MadviseArgs),
-    Brk(BrkArgs),
-    Name(NameArgs),
-    Touch(TouchArgs),
-    Reclaim(ReclaimArgs),
-    File(FileArgs),
 }
 
 /// What a successful call returns.

@@ -161,15 +161,9 @@ impl Machine {
         } = self.vmas[id.0]; // Copy fields only: the chain is rebuilt by anon_vma_clone.
         let name = name.map(|n| self.names.dup(n));
         self.vma_alloc(Vma {
-            pid,
-            start,
-            end,
-            pgoff,
-            flags,
-            file,
             anon_vma,
-            chain: Vec::new(),
             name,
+            ..Vma::new(pid, start, end, pgoff, flags, file)
         })
     }
 

@@ -103,15 +103,9 @@ mod tests {
 
     fn vma(start: u64, end: u64, flags: u64, label: Option<&str>) -> VmaView {
         VmaView {
-            start,
-            end,
             flags,
-            offset: 0,
-            dev_major: 0,
-            dev_minor: 0,
-            inode: 0,
             label: label.map(str::to_string),
-            counters: SmapsCounters::default(),
+            ..crate::fake::fake_anon_vma(start, end, SmapsCounters::default())
         }
     }
 

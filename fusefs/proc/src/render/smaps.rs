@@ -191,15 +191,8 @@ mod tests {
 
     fn anon(start: u64, end: u64, flags: u64, counters: SmapsCounters) -> VmaView {
         VmaView {
-            start,
-            end,
             flags,
-            offset: 0,
-            dev_major: 0,
-            dev_minor: 0,
-            inode: 0,
-            label: None,
-            counters,
+            ..crate::fake::fake_anon_vma(start, end, counters)
         }
     }
 
