@@ -86,6 +86,22 @@ impl Counters {
     }
 }
 
+impl std::iter::Sum for Counters {
+    /// Adds them all up with [`Counters::add`].
+    fn sum<I: Iterator<Item = Counters>>(items: I) -> Counters {
+        items.fold(Counters::default(), |mut t, c| {
+            t.add(&c);
+            t
+        })
+    }
+}
+
+impl<'a> std::iter::Sum<&'a Counters> for Counters {
+    fn sum<I: Iterator<Item = &'a Counters>>(items: I) -> Counters {
+        items.copied().sum()
+    }
+}
+
 /// What a VMA maps, from its name column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -221,10 +221,7 @@ impl Source {
             if vmas.is_empty() {
                 continue;
             }
-            let mut sum = Counters::default();
-            for v in &vmas {
-                sum.add(&v.counters);
-            }
+            let sum: Counters = vmas.iter().map(|v| &v.counters).sum();
             let rollup = match self.smaps_rollup(pid) {
                 Ok(Some(mut r)) => {
                     r.vss = sum.vss;

@@ -614,6 +614,22 @@ impl Tr {
             .ok_or_else(|| format!("argument {} is not a number", i + 1))
     }
 
+    /// The common start of a call on a range (munmap, mprotect, madvise, the anon-name prctl):
+    /// ensures the process, reads the range's address and length from arguments `at` and
+    /// `at + 1`, then the rest of the arguments with `rest`; `None` if the range is not one the
+    /// trace mapped (see [`Tr::traced`]). Returns (sim pid, address, length, rest).
+    fn traced_range<T>(
+        &mut self,
+        c: &Syscall,
+        at: usize,
+        rest: impl FnOnce() -> Result<T, String>,
+    ) -> Result<Option<(u32, u64, u64, T)>, String> {
+        let sim = self.ensure(c.line, c.pid);
+        let (addr, len) = (self.arg(c, at)?, self.arg(c, at + 1)?);
+        let rest = rest()?;
+        Ok(self.traced(c, addr, len).then_some((sim, addr, len, rest)))
+    }
+
     fn call(&mut self, c: &Syscall) -> Result<(), String> {
         let ret = c.ret.split_whitespace().next().unwrap_or("");
         let failed = ret.starts_with('-');
@@ -706,53 +722,38 @@ impl Tr {
                 self.emit(c.line, mmap);
             }
             "munmap" => {
-                let sim = self.ensure(c.line, c.pid);
-                let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
-                if !self.traced(c, a, l) {
-                    return Ok(());
+                if let Some((pid, addr, len, ())) = self.traced_range(c, 0, || Ok(()))? {
+                    self.emit(c.line, MunmapArgs { pid, addr, len });
                 }
-                self.emit(
-                    c.line,
-                    MunmapArgs {
-                        pid: sim,
-                        addr: a,
-                        len: l,
-                    },
-                );
             }
             "mprotect" => {
-                let sim = self.ensure(c.line, c.pid);
-                let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
-                let prot = prot(c.args.get(2).ok_or("no prot")?)?;
-                if !self.traced(c, a, l) {
-                    return Ok(());
+                let range = self.traced_range(c, 0, || prot(c.args.get(2).ok_or("no prot")?))?;
+                if let Some((pid, addr, len, prot)) = range {
+                    self.emit(
+                        c.line,
+                        MprotectArgs {
+                            pid,
+                            addr,
+                            len,
+                            prot,
+                        },
+                    );
                 }
-                self.emit(
-                    c.line,
-                    MprotectArgs {
-                        pid: sim,
-                        addr: a,
-                        len: l,
-                        prot,
-                    },
-                );
             }
             "madvise" => {
-                let sim = self.ensure(c.line, c.pid);
-                let (a, l) = (self.arg(c, 0)?, self.arg(c, 1)?);
-                let advice = advice(c.args.get(2).ok_or("no advice")?)?;
-                if !self.traced(c, a, l) {
-                    return Ok(());
+                let range =
+                    self.traced_range(c, 0, || advice(c.args.get(2).ok_or("no advice")?))?;
+                if let Some((pid, addr, len, advice)) = range {
+                    self.emit(
+                        c.line,
+                        MadviseArgs {
+                            pid,
+                            addr,
+                            len,
+                            advice,
+                        },
+                    );
                 }
-                self.emit(
-                    c.line,
-                    MadviseArgs {
-                        pid: sim,
-                        addr: a,
-                        len: l,
-                        advice,
-                    },
-                );
             }
             "mremap" => {
                 let sim = self.ensure(c.line, c.pid);
@@ -801,12 +802,10 @@ impl Tr {
                 }
             }
             "prctl" => {
-                let sim = self.ensure(c.line, c.pid);
-                let (a, l) = (self.arg(c, 2)?, self.arg(c, 3)?);
-                let n = c.args.get(4).ok_or("no name")?;
-                if !self.traced(c, a, l) {
+                let range = self.traced_range(c, 2, || Ok(c.args.get(4).ok_or("no name")?))?;
+                let Some((pid, addr, len, n)) = range else {
                     return Ok(());
-                }
+                };
                 let name = if n.trim() == "NULL" || n.trim() == "0" {
                     None
                 } else {
@@ -815,9 +814,9 @@ impl Tr {
                 self.emit(
                     c.line,
                     NameArgs {
-                        pid: sim,
-                        addr: a,
-                        len: l,
+                        pid,
+                        addr,
+                        len,
                         name,
                     },
                 );

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::names::{group, NameRow};
-use super::{memory_cells, memory_columns, sort_by, total, Filter, SortKey};
+use super::names::{group, name_cells, name_columns, NameRow};
+use super::{sort_by, total, Filter, SortKey};
 use crate::categories::{categorize, Rule};
 use crate::model::{Counters, Machine};
-use crate::table::{Cell, ColKind, Column, Row, Table};
+use crate::table::{ColKind, Column, Row, Table};
 
 #[derive(Debug, Clone, Default)]
 pub struct CategoriesOpts {
@@ -17,13 +17,6 @@ pub struct CategoriesOpts {
     pub verbose: bool,
     pub filter: Filter,
     pub rules: Vec<Rule>,
-}
-
-fn cells(vmas: u64, procs: Cell, c: &Counters, name: String) -> Vec<Cell> {
-    let mut v = vec![vmas.into(), procs];
-    v.extend(memory_cells(c));
-    v.extend([c.pss_slack.into(), name.into()]);
-    v
 }
 
 /// (category, VMAs, pids, counters, names)
@@ -44,23 +37,29 @@ pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
         .into_iter()
         .map(|(k, v)| (k, v.0, v.1, v.2, v.3))
         .collect();
+    let vmas = cats.iter().map(|c| c.1).sum();
     sort_by(&mut cats, o.sort, o.reverse, |c| (&c.3, &c.0));
     let rows = cats
         .into_iter()
         .map(|(cat, vmas, mut pids, c, mut names)| {
             pids.sort_unstable();
             pids.dedup();
-            let mut row = Row::new(cells(vmas, (pids.len() as u64).into(), &c, cat));
+            let mut row = Row::new(name_cells(
+                vmas,
+                (pids.len() as u64).into(),
+                &c,
+                [cat.into()],
+            ));
             if o.verbose {
                 sort_by(&mut names, o.sort, o.reverse, |n| (&n.counters, &n.name));
                 row.detail = names
                     .into_iter()
                     .map(|n| {
-                        Row::new(cells(
+                        Row::new(name_cells(
                             n.vmas,
                             (n.procs.len() as u64).into(),
                             &n.counters,
-                            n.name,
+                            [n.name.into()],
                         ))
                     })
                     .collect();
@@ -69,28 +68,20 @@ pub fn report(m: &Machine, o: &CategoriesOpts) -> Table {
         })
         .collect::<Vec<_>>();
     let t = total(m, &o.filter);
-    let nprocs = m.procs.iter().filter(|p| o.filter.keeps_pid(p.pid)).count() as u64;
-    let vmas = m
-        .procs
-        .iter()
-        .filter(|p| o.filter.keeps_pid(p.pid))
-        .flat_map(|p| p.vmas.iter())
-        .filter(|v| o.filter.keeps(v))
-        .count() as u64;
+    let nprocs = o.filter.procs(m).count() as u64;
     Table {
-        columns: [
-            Column::new("vmas", "VMAs", ColKind::Count),
-            Column::new("procs", "Procs", ColKind::Count),
-        ]
-        .into_iter()
-        .chain(memory_columns())
-        .chain([
-            Column::machine("pss_slack", ColKind::Bytes),
-            Column::new("category", "Category (detail rows: name)", ColKind::Text),
-        ])
-        .collect(),
+        columns: name_columns([Column::new(
+            "category",
+            "Category (detail rows: name)",
+            ColKind::Text,
+        )]),
         rows,
-        total: Some(Row::new(cells(vmas, nprocs.into(), &t, "TOTAL".into()))),
+        total: Some(Row::new(name_cells(
+            vmas,
+            nprocs.into(),
+            &t,
+            ["TOTAL".into()],
+        ))),
         notes: vec![],
         json_extra: vec![],
     }

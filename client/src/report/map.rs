@@ -149,12 +149,11 @@ pub fn report(m: &Machine, o: &MapOpts) -> Result<Table, MapError> {
         })
         .collect();
     let all = !o.filter.selects_vmas() && !o.terse;
-    let mut t = Counters::default();
-    if all {
-        t = p.rollup;
+    let t = if all {
+        p.rollup
     } else {
-        items.iter().for_each(|i| t.add(&i.6));
-    }
+        items.iter().map(|i| &i.6).sum()
+    };
     let n = items.iter().map(|i| i.5).sum();
     Ok(Table {
         columns,

@@ -1,5 +1,6 @@
 //! The reports. Each builds a [`Table`](crate::table::Table) from a collected
-//! [`Machine`](crate::model::Machine); sorting and filtering are shared and live here.
+//! [`Machine`](crate::model::Machine); sorting, filtering, the TOTAL and the columns of the
+//! summary reports are shared and live here.
 //!
 //! - [`names`]: one row per mapping name across processes (librank's view).
 //! - [`procs`]: one row per process (procrank's view), with the RAM line and the PSS check.
@@ -17,7 +18,7 @@ pub mod snapshot;
 
 use regex::Regex;
 
-use crate::model::{Counters, Kind, Machine, MemSummary, Vma};
+use crate::model::{Counters, Kind, Machine, MemSummary, Proc, Vma};
 use crate::table::{human, Cell, ColKind, Column};
 
 /// The sort key of a report (`--sort`); descending unless `--reverse`, names ascending.
@@ -63,28 +64,31 @@ pub fn sort_by<T>(
     });
 }
 
-/// The memory columns of the summary reports (procs, names, categories), in their order.
-pub(crate) fn memory_columns() -> [Column; 6] {
-    [
+/// The columns of the summary reports (procs, names, categories): `lead`, the memory columns
+/// (VSS, RSS, PSS, USS, Swap, SwapPSS), then `tail`.
+pub(crate) fn summary_columns(
+    lead: [Column; 2],
+    tail: impl IntoIterator<Item = Column>,
+) -> Vec<Column> {
+    let memory = [
         Column::new("vss", "VSS", ColKind::Bytes),
         Column::new("rss", "RSS", ColKind::Bytes),
         Column::new("pss", "PSS", ColKind::Bytes),
         Column::new("uss", "USS", ColKind::Bytes),
         Column::new("swap", "Swap", ColKind::Bytes),
         Column::new("swap_pss", "SwapPSS", ColKind::Bytes),
-    ]
+    ];
+    lead.into_iter().chain(memory).chain(tail).collect()
 }
 
-/// The cells of [`memory_columns`] for `c`.
-pub(crate) fn memory_cells(c: &Counters) -> [Cell; 6] {
-    [
-        c.vss.into(),
-        c.rss.into(),
-        c.pss.into(),
-        c.uss.into(),
-        c.swap.into(),
-        c.swap_pss.into(),
-    ]
+/// The cells of a [`summary_columns`] row: `lead`, the memory counters of `c`, then `tail`.
+pub(crate) fn summary_cells(
+    lead: [Cell; 2],
+    c: &Counters,
+    tail: impl IntoIterator<Item = Cell>,
+) -> Vec<Cell> {
+    let memory = [c.vss, c.rss, c.pss, c.uss, c.swap, c.swap_pss].map(Cell::from);
+    lead.into_iter().chain(memory).chain(tail).collect()
 }
 
 /// Which VMAs and processes a report looks at.
@@ -107,6 +111,11 @@ pub struct Filter {
 impl Filter {
     pub fn keeps_pid(&self, pid: u32) -> bool {
         self.pids.is_empty() || self.pids.contains(&pid)
+    }
+
+    /// The processes of `m` the filter keeps.
+    pub fn procs<'m>(&self, m: &'m Machine) -> impl Iterator<Item = &'m Proc> + use<'_, 'm> {
+        m.procs.iter().filter(|p| self.keeps_pid(p.pid))
     }
 
     pub fn keeps(&self, v: &Vma) -> bool {
@@ -146,21 +155,23 @@ impl Filter {
     }
 }
 
-/// The machine-wide TOTAL over the processes a filter keeps: the sum of the smaps_rollups
-/// (PSS summed by the kernel in fixed point) when no VMA is filtered out, else the sum of the
-/// kept VMAs.
-pub fn total(m: &Machine, f: &Filter) -> Counters {
-    let mut t = Counters::default();
-    for p in m.procs.iter().filter(|p| f.keeps_pid(p.pid)) {
-        if f.selects_vmas() {
-            for v in p.vmas.iter().filter(|v| f.keeps(v)) {
-                t.add(&v.counters);
-            }
-        } else {
-            t.add(&p.rollup);
-        }
+/// A process's numbers under `f`: its smaps_rollup (PSS summed by the kernel in fixed point)
+/// when no VMA is filtered out, else the sum of its kept VMAs.
+pub fn proc_counters(p: &Proc, f: &Filter) -> Counters {
+    if f.selects_vmas() {
+        p.vmas
+            .iter()
+            .filter(|v| f.keeps(v))
+            .map(|v| &v.counters)
+            .sum()
+    } else {
+        p.rollup
     }
-    t
+}
+
+/// The machine-wide TOTAL: the sum of [`proc_counters`] over the processes a filter keeps.
+pub fn total(m: &Machine, f: &Filter) -> Counters {
+    f.procs(m).map(|p| proc_counters(p, f)).sum()
 }
 
 /// The PSS check: the sum of PSS over all processes (from their smaps_rollups) against the

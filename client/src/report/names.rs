@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{memory_cells, memory_columns, sort_by, total, Filter, SortKey};
+use super::{sort_by, summary_cells, summary_columns, total, Filter, SortKey};
 use crate::model::{Counters, Kind, Machine};
 use crate::table::{Cell, ColKind, Column, Row, Table};
 
@@ -38,7 +38,7 @@ pub struct NameRow {
 /// Groups the kept VMAs of the kept processes by name.
 pub fn group(m: &Machine, f: &Filter) -> Vec<NameRow> {
     let mut by: BTreeMap<&str, NameRow> = BTreeMap::new();
-    for p in m.procs.iter().filter(|p| f.keeps_pid(p.pid)) {
+    for p in f.procs(m) {
         for v in p.vmas.iter().filter(|v| f.keeps(v)) {
             let row = by.entry(&v.name).or_insert_with(|| NameRow {
                 name: v.name.clone(),
@@ -61,6 +61,34 @@ pub fn group(m: &Machine, f: &Filter) -> Vec<NameRow> {
     by.into_values().collect()
 }
 
+/// The columns of the names report and of the categories report that rolls it up: VMAs, Procs,
+/// the memory columns, `pss_slack`, then `tail`.
+pub(super) fn name_columns(tail: impl IntoIterator<Item = Column>) -> Vec<Column> {
+    summary_columns(
+        [
+            Column::new("vmas", "VMAs", ColKind::Count),
+            Column::new("procs", "Procs", ColKind::Count),
+        ],
+        [Column::machine("pss_slack", ColKind::Bytes)]
+            .into_iter()
+            .chain(tail),
+    )
+}
+
+/// The cells of a [`name_columns`] row.
+pub(super) fn name_cells(
+    vmas: u64,
+    procs: Cell,
+    c: &Counters,
+    tail: impl IntoIterator<Item = Cell>,
+) -> Vec<Cell> {
+    summary_cells(
+        [vmas.into(), procs],
+        c,
+        [c.pss_slack.into()].into_iter().chain(tail),
+    )
+}
+
 fn cells(
     vmas: u64,
     procs: Cell,
@@ -69,36 +97,24 @@ fn cells(
     kind: &str,
     name: String,
 ) -> Vec<Cell> {
-    let mut v = vec![vmas.into(), procs];
-    v.extend(memory_cells(c));
-    v.extend([c.pss_slack.into(), kind.into()]);
-    if let Some(p) = pid {
-        v.push(p);
-    }
-    v.push(name.into());
-    v
+    let tail = [kind.into()].into_iter().chain(pid).chain([name.into()]);
+    name_cells(vmas, procs, c, tail)
 }
 
 pub fn report(m: &Machine, o: &NamesOpts) -> Table {
     let mut rows = group(m, &o.filter);
     sort_by(&mut rows, o.sort, o.reverse, |r| (&r.counters, &r.name));
-    let mut columns = vec![
-        Column::new("vmas", "VMAs", ColKind::Count),
-        Column::new("procs", "Procs", ColKind::Count),
-    ];
-    columns.extend(memory_columns());
-    columns.extend([
-        Column::machine("pss_slack", ColKind::Bytes),
-        Column::new("kind", "Kind", ColKind::Text),
-    ]);
-    if o.verbose {
-        columns.push(Column::new("pid", "PID", ColKind::Count));
-    }
-    columns.push(Column::new(
-        "name",
-        "Name (detail rows: process)",
-        ColKind::Text,
-    ));
+    let pid = o.verbose.then(|| Column::new("pid", "PID", ColKind::Count));
+    let columns = name_columns(
+        [Column::new("kind", "Kind", ColKind::Text)]
+            .into_iter()
+            .chain(pid)
+            .chain([Column::new(
+                "name",
+                "Name (detail rows: process)",
+                ColKind::Text,
+            )]),
+    );
     let pid_cell = |c: Cell| o.verbose.then_some(c);
     let mut out = Vec::new();
     for r in &rows {
@@ -127,7 +143,7 @@ pub fn report(m: &Machine, o: &NamesOpts) -> Table {
         out.push(row);
     }
     let t = total(m, &o.filter);
-    let nprocs = m.procs.iter().filter(|p| o.filter.keeps_pid(p.pid)).count() as u64;
+    let nprocs = o.filter.procs(m).count() as u64;
     let vmas: u64 = rows.iter().map(|r| r.vmas).sum();
     let row_pss: u64 = rows.iter().map(|r| r.counters.pss).sum();
     let mut notes = Vec::new();

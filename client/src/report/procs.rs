@@ -4,7 +4,10 @@
 //! A process's numbers come from its smaps_rollup (PSS summed by the kernel in fixed point);
 //! with a filter that drops VMAs, from the sum of its kept VMAs instead.
 
-use super::{memory_cells, memory_columns, pss_check, ram_line, sort_by, total, Filter, SortKey};
+use super::{
+    proc_counters, pss_check, ram_line, sort_by, summary_cells, summary_columns, total, Filter,
+    SortKey,
+};
 use crate::model::{Counters, Machine};
 use crate::table::{Cell, ColKind, Column, Row, Table};
 
@@ -16,28 +19,16 @@ pub struct ProcsOpts {
 }
 
 fn cells(pid: Cell, vmas: u64, c: &Counters, cmd: String) -> Vec<Cell> {
-    let mut v = vec![pid, vmas.into()];
-    v.extend(memory_cells(c));
-    v.push(cmd.into());
-    v
+    summary_cells([pid, vmas.into()], c, [cmd.into()])
 }
 
 pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
     let f = &o.filter;
-    let mut rows: Vec<(u32, String, u64, Counters)> = m
-        .procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
+    let mut rows: Vec<(u32, String, u64, Counters)> = f
+        .procs(m)
         .map(|p| {
-            let kept: Vec<_> = p.vmas.iter().filter(|v| f.keeps(v)).collect();
-            let c = if f.selects_vmas() {
-                let mut c = Counters::default();
-                kept.iter().for_each(|v| c.add(&v.counters));
-                c
-            } else {
-                p.rollup
-            };
-            (p.pid, p.cmd.clone(), kept.len() as u64, c)
+            let vmas = p.vmas.iter().filter(|v| f.keeps(v)).count() as u64;
+            (p.pid, p.cmd.clone(), vmas, proc_counters(p, f))
         })
         .filter(|r| !f.selects_vmas() || r.2 > 0)
         .collect();
@@ -61,14 +52,13 @@ pub fn report(m: &Machine, o: &ProcsOpts) -> Table {
         ));
     }
     Table {
-        columns: [
-            Column::new("pid", "PID", ColKind::Count),
-            Column::new("vmas", "VMAs", ColKind::Count),
-        ]
-        .into_iter()
-        .chain(memory_columns())
-        .chain([Column::new("cmd", "Command", ColKind::Text)])
-        .collect(),
+        columns: summary_columns(
+            [
+                Column::new("pid", "PID", ColKind::Count),
+                Column::new("vmas", "VMAs", ColKind::Count),
+            ],
+            [Column::new("cmd", "Command", ColKind::Text)],
+        ),
         rows: rows
             .into_iter()
             .map(|(pid, cmd, vmas, c)| Row::new(cells(u64::from(pid).into(), vmas, &c, cmd)))

@@ -88,9 +88,7 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
             .collect()
     };
     let procs = |m: &Machine| -> BTreeMap<String, Counters> {
-        m.procs
-            .iter()
-            .filter(|p| f.keeps_pid(p.pid))
+        f.procs(m)
             .map(|p| (format!("{} [{}]", p.cmd, p.pid), p.rollup))
             .collect()
     };
@@ -119,23 +117,10 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
     });
     let rows = items
         .into_iter()
-        .map(|(by, ch, k, ca, cb)| {
-            Row::new(vec![
-                by.into(),
-                ch.into(),
-                ca.pss.into(),
-                cb.pss.into(),
-                d(ca.pss, cb.pss),
-                d(ca.rss, cb.rss),
-                d(ca.uss, cb.uss),
-                d(ca.swap, cb.swap),
-                k.into(),
-            ])
-        })
+        .map(|(by, ch, k, ca, cb)| diff_row(by, ch, &ca, &cb, k))
         .collect();
     // The processes' rollups summed, before (a) and after (b).
-    let (ta, ra, ua, sa) = rollup_totals(a, f);
-    let (tb, rb, ub, sb) = rollup_totals(b, f);
+    let rollups = |m: &Machine| -> Counters { f.procs(m).map(|p| &p.rollup).sum() };
     Table {
         columns: vec![
             Column::new("by", "By", ColKind::Text),
@@ -149,33 +134,29 @@ pub fn diff(a: &Machine, b: &Machine, f: &Filter) -> Table {
             Column::new("key", "Name or process", ColKind::Text),
         ],
         rows,
-        total: Some(Row::new(vec![
-            "".into(),
-            "".into(),
-            ta.into(),
-            tb.into(),
-            d(ta, tb),
-            d(ra, rb),
-            d(ua, ub),
-            d(sa, sb),
+        total: Some(diff_row(
+            "",
+            "",
+            &rollups(a),
+            &rollups(b),
             "TOTAL (all processes, from smaps_rollup)".into(),
-        ])),
+        )),
         notes: vec![],
         json_extra: vec![],
     }
 }
 
-/// (PSS, RSS, USS, Swap) summed over the smaps_rollup of every process `f` keeps.
-fn rollup_totals(m: &Machine, f: &Filter) -> (u64, u64, u64, u64) {
-    m.procs
-        .iter()
-        .filter(|p| f.keeps_pid(p.pid))
-        .fold((0, 0, 0, 0), |(pss, rss, uss, swap), p| {
-            (
-                pss + p.rollup.pss,
-                rss + p.rollup.rss,
-                uss + p.rollup.uss,
-                swap + p.rollup.swap,
-            )
-        })
+/// A row of the diff: `a` before and `b` after.
+fn diff_row(by: &str, change: &str, a: &Counters, b: &Counters, key: String) -> Row {
+    Row::new(vec![
+        by.into(),
+        change.into(),
+        a.pss.into(),
+        b.pss.into(),
+        d(a.pss, b.pss),
+        d(a.rss, b.rss),
+        d(a.uss, b.uss),
+        d(a.swap, b.swap),
+        key.into(),
+    ])
 }

@@ -7,20 +7,27 @@
 //! Each step's VMA layout is drawn before it, as in the kernel's
 //! tools/testing/vma/tests/merge.c. Addresses are pages above the arena `C` (`c(n)`).
 
-use anonmap_testkit::sim::{c, Sim, P};
+use anonmap_testkit::sim::{c, Sim};
 
-use crate::common::{anon, bare, dontneed, mmap, touch};
+use crate::common::{bare, dontneed, mmap, mmap_file, touch};
+
+/// A bare process 1 with a 64-page read-write mapping at c0 (`flags`), pages 0-39 written,
+/// then all of it MADV_DONTNEEDed.
+fn written_then_dropped(flags: &str) -> Sim {
+    let mut s = bare();
+    mmap(&mut s, 1, 0, 64, "rw-", flags);
+    touch(&mut s, 1, 0, 40, "write");
+    assert_eq!(dontneed(&mut s, 1, 0, 64), Ok(()));
+    s
+}
 
 /// §11 measured: 64-page MAP_SHARED|MAP_ANONYMOUS, pages 0-39 written, DONTNEED all; read page
 /// 5 → 64 kB, page 20 → 128 kB, page 50 (never written) → 132 kB; Referenced == Rss.
 #[test]
 fn fault_around_shmem_measured() {
-    let mut s = bare();
     // c0 (64 KiB and 2 MiB aligned)                         c64
     // | written 0..40                      |  never written  |
-    mmap(&mut s, 1, 0, 64, "rw-", "shared,anonymous");
-    touch(&mut s, 1, 0, 40, "write");
-    assert_eq!(dontneed(&mut s, 1, 0, 64), Ok(()));
+    let mut s = written_then_dropped("shared,anonymous");
     assert_eq!(s.kb(1, c(0)).rss, 0);
     for (page, rss) in [(5, 64), (20, 128), (50, 132)] {
         touch(&mut s, 1, page, 1, "read");
@@ -38,10 +45,7 @@ fn fault_around_shmem_measured() {
 /// zero page, Rss 0.
 #[test]
 fn no_fault_around_for_private_anon() {
-    let mut s = bare();
-    anon(&mut s, 1, 0, 64);
-    touch(&mut s, 1, 0, 40, "write");
-    assert_eq!(dontneed(&mut s, 1, 0, 64), Ok(()));
+    let mut s = written_then_dropped("private,anonymous");
     touch(&mut s, 1, 5, 1, "read");
     assert_eq!(s.kb(1, c(0)).rss, 0);
 }
@@ -49,10 +53,7 @@ fn no_fault_around_for_private_anon() {
 /// §11: write faults do not fault around (shmem: do_shared_fault; private file: do_cow_fault).
 #[test]
 fn no_fault_around_on_write_faults() {
-    let mut s = bare();
-    mmap(&mut s, 1, 0, 64, "rw-", "shared,anonymous");
-    touch(&mut s, 1, 0, 40, "write");
-    assert_eq!(dontneed(&mut s, 1, 0, 64), Ok(()));
+    let mut s = written_then_dropped("shared,anonymous");
     touch(&mut s, 1, 5, 1, "write");
     assert_eq!(s.kb(1, c(0)).rss, 4);
 }
@@ -74,11 +75,7 @@ fn cached_file() -> Sim {
 /// `read` (relative to C) and returns the VMA's Rss in kB.
 fn read_one(s: &mut Sim, pid: u32, at: u64, pages: u64, read: u64) -> u64 {
     s.ok(&format!("spawn pid={pid} bare"));
-    s.ok(&format!(
-        "mmap pid={pid} addr={:#x} len={} prot=r-- flags=private,fixed file=/data/big",
-        c(at),
-        pages * P
-    ));
+    mmap_file(s, pid, at, pages, "r--", "/data/big");
     touch(s, pid, read, 1, "read");
     let rss = s.kb(pid, c(at)).rss;
     assert_eq!(s.status(pid).rss_file_kb, rss);
@@ -120,10 +117,7 @@ fn fault_around_skips_uncached_pages_and_writes() {
         "file path=/data/sparse size=64K
          spawn pid=9 bare",
     );
-    s.ok(&format!(
-        "mmap pid=9 addr={:#x} len=64K prot=r-- flags=private,fixed file=/data/sparse",
-        c(0)
-    ));
+    mmap_file(&mut s, 9, 0, 16, "r--", "/data/sparse");
     // pid 9 reads pages 0, 2 and 4 one at a time: each read caches its own page.
     for p in [0, 2, 4] {
         touch(&mut s, 9, p, 1, "read");
@@ -131,18 +125,12 @@ fn fault_around_skips_uncached_pages_and_writes() {
     assert_eq!(s.kb(9, c(0)).rss, 12);
     // pid 1 reads page 1: pages 0, 2, 4 (cached) + page 1 (read in) → 16 kB.
     s.ok("spawn pid=1 bare");
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=64K prot=rw- flags=private,fixed file=/data/sparse",
-        c(0)
-    ));
+    mmap_file(&mut s, 1, 0, 16, "rw-", "/data/sparse");
     touch(&mut s, 1, 1, 1, "read");
     assert_eq!(s.kb(1, c(0)).rss, 16);
     // pid 2 writes page 8: one private anonymous copy, no fault-around.
     s.ok("spawn pid=2 bare");
-    s.ok(&format!(
-        "mmap pid=2 addr={:#x} len=64K prot=rw- flags=private,fixed file=/data/sparse",
-        c(0)
-    ));
+    mmap_file(&mut s, 2, 0, 16, "rw-", "/data/sparse");
     touch(&mut s, 2, 8, 1, "write");
     let st = s.status(2);
     assert_eq!((st.vm_rss_kb, st.rss_anon_kb, st.rss_file_kb), (4, 4, 0));

@@ -7,9 +7,9 @@
 //! Each step's VMA layout is drawn before it, as in the kernel's
 //! tools/testing/vma/tests/merge.c. Addresses are pages above the arena `C` (`c(n)`).
 
-use anonmap_testkit::sim::{c, Kb};
+use anonmap_testkit::sim::{c, Kb, Sim};
 
-use crate::common::{anon, bare, dontneed, mmap, touch};
+use crate::common::{anon, bare, dontneed, mmap, mmap_file, touch};
 
 /// `(Rss, Pss, Pss_Dirty, Shared_Dirty, Private_Dirty, Anonymous)` in kB, §4.2's columns.
 fn cols(k: Kb) -> (u64, u64, u64, u64, u64, u64) {
@@ -34,6 +34,19 @@ fn rollup_kb(text: &str, label: &str) -> u64 {
         .trim_end_matches(" kB")
         .parse()
         .unwrap()
+}
+
+/// Process 1 with a written 2-page private anonymous VMA at c0, a written 2-page shmem VMA at
+/// c2 and a read private mapping of the 2-page file /data/f at page `file_at`.
+fn anon_shmem_file(file_at: u64) -> Sim {
+    let mut s = bare();
+    s.ok("file path=/data/f size=8K");
+    anon(&mut s, 1, 0, 2);
+    mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
+    mmap_file(&mut s, 1, file_at, 2, "r--", "/data/f");
+    touch(&mut s, 1, 0, 4, "write");
+    touch(&mut s, 1, file_at, 2, "read");
+    s
 }
 
 /// §4.2 "Observed HOST sequence": 8-page private anon VMA, pages 0 and 1 written, fork, COW,
@@ -67,18 +80,9 @@ fn fork_cow_smaps_table() {
 /// shmem and file VMAs show Rss 0 until touched, while the anon VMA's pages are shared.
 #[test]
 fn fork_copies_no_ptes_for_shmem_and_file() {
-    let mut s = bare();
-    s.ok("file path=/data/f size=8192");
     // c0   c2     c4    c6
     // |anon| shmem | file |
-    anon(&mut s, 1, 0, 2);
-    mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=8192 prot=r-- flags=private,fixed file=/data/f",
-        c(4)
-    ));
-    touch(&mut s, 1, 0, 4, "write");
-    touch(&mut s, 1, 4, 2, "read");
+    let mut s = anon_shmem_file(4);
     s.ok("fork pid=1 child=2");
     assert_eq!(s.kb(2, c(0)).rss, 8);
     assert_eq!(s.kb(2, c(0)).shared_dirty, 8);
@@ -165,18 +169,9 @@ fn pss_rollup_six_vmas_shared_by_three() {
 /// padded like a named line, then `[rollup]`; Pss_Anon/Pss_File/Pss_Shmem split the PSS.
 #[test]
 fn smaps_rollup_header_and_pss_split() {
-    let mut s = bare();
-    s.ok("file path=/data/f size=8K");
     // c0    c2    c4         c10  c12
     // |anon | shm |          |file|
-    anon(&mut s, 1, 0, 2);
-    mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=8K prot=r-- flags=private,fixed file=/data/f",
-        c(10)
-    ));
-    touch(&mut s, 1, 0, 4, "write");
-    touch(&mut s, 1, 10, 2, "read");
+    let s = anon_shmem_file(10);
     let text = s.rollup(1);
     let first = text.lines().next().unwrap();
     let prefix = format!("{:x}-{:x} ---p 00000000 00:00 0 ", c(0), c(12));

@@ -6,6 +6,8 @@
 use anonmap_abi::Errno;
 use anonmap_testkit::sim::{line, Sim, P};
 
+use crate::common::stack;
+
 /// TASK_SIZE of the simulated x86_64 process: the initial stack ends here.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
@@ -136,19 +138,13 @@ fn spawn_brk_out_of_range_is_einval() {
     );
 }
 
-/// The `[stack]` VMA of a spawned process as `(start, end)`.
-fn stack(s: &Sim, pid: u32) -> (u64, u64) {
-    let l = s
-        .layout(pid)
-        .into_iter()
-        .find(|l| l.ends_with("[stack]"))
-        .expect("a [stack] line");
-    let (a, rest) = l.split_once('-').unwrap();
-    let b = rest.split(' ').next().unwrap();
-    (
-        u64::from_str_radix(a, 16).unwrap(),
-        u64::from_str_radix(b, 16).unwrap(),
-    )
+/// A one-byte `touch` at `addr`: its errno if it faults.
+fn touch_at(s: &mut Sim, pid: u32, addr: u64, access: &str) -> Result<(), Errno> {
+    s.run(&format!(
+        "touch pid={pid} addr={addr:#x} len=1 access={access}"
+    ))
+    .map(|_| ())
+    .map_err(|e| e.errno)
 }
 
 /// §9.7: the stack grows down on faults below it, within RLIMIT_STACK (8 MiB), counting into
@@ -163,31 +159,19 @@ fn stack_growth() {
     assert_eq!(s.smaps_field(1, lo, "VmFlags"), "rd wr mr mw me gd ac");
     //  lo-P  lo                 TASK_SIZE
     //   |w|  |     [stack]      |
-    s.ok(&format!(
-        "touch pid=1 addr={:#x} len=1 access=write",
-        lo - P
-    ));
+    assert_eq!(touch_at(&mut s, 1, lo - P, "write"), Ok(()));
     assert_eq!(stack(&s, 1), (lo - P, hi));
     assert_eq!(s.status(1).vm_stk_kb, 136);
-    s.ok(&format!(
-        "touch pid=1 addr={:#x} len=1 access=read",
-        lo - 20 * P
-    ));
+    assert_eq!(touch_at(&mut s, 1, lo - 20 * P, "read"), Ok(()));
     assert_eq!(stack(&s, 1), (lo - 20 * P, hi));
     assert_eq!(s.status(1).vm_stk_kb, (33 + 20) * 4);
     assert_eq!(s.status(1).vm_size_kb, (33 + 20) * 4);
     // 8 MiB below the top is the limit; one page more is SIGSEGV (EFAULT).
-    s.ok(&format!(
-        "touch pid=1 addr={:#x} len=1 access=read",
-        TASK_SIZE - (8 << 20)
-    ));
+    assert_eq!(touch_at(&mut s, 1, TASK_SIZE - (8 << 20), "read"), Ok(()));
     assert_eq!(stack(&s, 1), (TASK_SIZE - (8 << 20), hi));
     assert_eq!(
-        s.err(&format!(
-            "touch pid=1 addr={:#x} len=1 access=read",
-            TASK_SIZE - (8 << 20) - P
-        )),
-        Errno::EFAULT
+        touch_at(&mut s, 1, TASK_SIZE - (8 << 20) - P, "read"),
+        Err(Errno::EFAULT)
     );
     assert_eq!(s.status(1).vm_stk_kb, 8 << 10);
 }
@@ -200,35 +184,23 @@ fn stack_guard_gap() {
     s.ok("spawn pid=1");
     s.ok("spawn pid=2");
     let (lo, _) = stack(&s, 1);
+    // 100 pages at lo-400P with `prot`.
+    let neighbour = |s: &mut Sim, pid: u32, prot: &str| {
+        s.ok(&format!(
+            "mmap pid={pid} addr={:#x} len={} prot={prot} flags=private,anonymous,fixed",
+            lo - 400 * P,
+            100 * P
+        ));
+    };
     //  lo-400P   lo-300P        lo-50P   lo
     //  |  rw-    |   ≥256 gap   ...      |[stack]
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len={} prot=rw- flags=private,anonymous,fixed",
-        lo - 400 * P,
-        100 * P
-    ));
-    s.ok(&format!(
-        "touch pid=1 addr={:#x} len=1 access=read",
-        lo - 44 * P
-    ));
+    neighbour(&mut s, 1, "rw-");
+    assert_eq!(touch_at(&mut s, 1, lo - 44 * P, "read"), Ok(()));
     assert_eq!(stack(&s, 1).0, lo - 44 * P); // gap 256 pages: allowed
-    assert_eq!(
-        s.err(&format!(
-            "touch pid=1 addr={:#x} len=1 access=read",
-            lo - 45 * P
-        )),
-        Errno::EFAULT
-    ); // gap 255 pages
+    assert_eq!(touch_at(&mut s, 1, lo - 45 * P, "read"), Err(Errno::EFAULT)); // gap 255 pages
     assert_eq!(stack(&s, 1).0, lo - 44 * P);
     // The same with a PROT_NONE neighbour: not accessible, no gap enforced.
-    s.ok(&format!(
-        "mmap pid=2 addr={:#x} len={} prot=--- flags=private,anonymous,fixed",
-        lo - 400 * P,
-        100 * P
-    ));
-    s.ok(&format!(
-        "touch pid=2 addr={:#x} len=1 access=read",
-        lo - 250 * P
-    ));
+    neighbour(&mut s, 2, "---");
+    assert_eq!(touch_at(&mut s, 2, lo - 250 * P, "read"), Ok(()));
     assert_eq!(stack(&s, 2).0, lo - 250 * P);
 }

@@ -10,7 +10,7 @@
 
 use anonmap_testkit::sim::{c, l, P};
 
-use crate::common::{anon, arena, bare, carveout, mprotect, mv, touch};
+use crate::common::{anon, arena, bare, carveout, madvise, mprotect, munmap, mv, touch};
 
 /// §8.3.1: two adjacent MAP_FIXED anon RW 4-page maps → one 8-page rw-p line.
 #[test]
@@ -52,10 +52,7 @@ fn host_fresh_page_read_maps_zero_page() {
     let mut s = bare();
     anon(&mut s, 1, 0, 1);
     assert_eq!(s.pagemap(1, c(0)), 0);
-    s.ok(&format!(
-        "touch pid=1 addr={:#x} len=4096 access=read",
-        c(0)
-    ));
+    touch(&mut s, 1, 0, 1, "read");
     let e = s.pagemap(1, c(0));
     assert_eq!(e >> 55, 1 << 8, "only bit 63 among the flag bits: {e:#x}");
     assert_eq!(s.kb(1, c(0)).rss, 0);
@@ -67,7 +64,7 @@ fn host_fresh_page_read_maps_zero_page() {
 fn host_munmap_middle_page() {
     let mut s = bare();
     anon(&mut s, 1, 0, 8);
-    s.ok(&format!("munmap pid=1 addr={:#x} len=4096", c(2)));
+    munmap(&mut s, 1, 2, 1);
     assert_eq!(s.layout(1), vec![l(0, 2, "rw-p", ""), l(3, 8, "rw-p", "")]);
 }
 
@@ -127,21 +124,12 @@ fn host_dontfork_and_wipeonfork() {
     anon(&mut s, 1, 3, 2);
     touch(&mut s, 1, 0, 2, "write");
     touch(&mut s, 1, 3, 2, "write");
-    s.ok(&format!(
-        "madvise pid=1 addr={:#x} len=8192 advice=dontfork",
-        c(0)
-    ));
-    s.ok(&format!(
-        "madvise pid=1 addr={:#x} len=8192 advice=wipeonfork",
-        c(3)
-    ));
+    assert_eq!(madvise(&mut s, 1, 0, 2, "dontfork"), Ok(()));
+    assert_eq!(madvise(&mut s, 1, 3, 2, "wipeonfork"), Ok(()));
     s.ok("fork pid=1 child=2");
     assert_eq!(s.layout(2), vec![l(3, 5, "rw-p", "")]);
     assert_eq!(s.kb(2, c(3)).rss, 0);
-    s.ok(&format!(
-        "touch pid=2 addr={:#x} len=8192 access=read",
-        c(3)
-    ));
+    touch(&mut s, 2, 3, 2, "read");
     assert_eq!(s.kb(2, c(3)).rss, 0);
     // The parent keeps both, resident and unshared.
     assert_eq!(s.kb(1, c(0)).private_dirty, 8);

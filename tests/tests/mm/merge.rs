@@ -9,9 +9,21 @@
 //! tools/testing/vma/tests/merge.c. Addresses are pages above the arena `C` (`c(n)`); merge.c's
 //! "carveout" is the 30-page PROT_NONE region at `C`.
 
-use anonmap_testkit::sim::{c, l};
+use anonmap_testkit::sim::{c, l, Sim};
 
-use crate::common::{anon, arena, carveout, mmap, mprotect, touch};
+use crate::common::{anon, arena, carveout, mmap, mprotect, munmap, touch};
+
+/// merge.c's MAP_NORESERVE private anonymous mapping with `prot`.
+fn noreserve(s: &mut Sim, pid: u32, page: u64, pages: u64, prot: &str) {
+    mmap(s, pid, page, pages, prot, "private,anonymous,noreserve");
+}
+
+/// How the mprotect cases end: `[c(a), c(b))` is one read-only VMA, right after the carveout's
+/// first piece.
+fn assert_merged_read_only(s: &Sim, a: u64, b: u64) {
+    assert_eq!(s.vma(1, c(a)), Some((c(a), c(b))));
+    assert_eq!(arena(s, 1)[1], l(a, b, "r--p", ""));
+}
 
 /// §8.2 mprotect_unfaulted_left.
 #[test]
@@ -19,7 +31,7 @@ fn merge_mprotect_unfaulted_left() {
     let mut s = carveout();
     // c1                      c11
     // |       unfaulted       |            RW, MAP_NORESERVE
-    mmap(&mut s, 1, 1, 10, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 1, 10, "rw-");
     //      RO          RW
     // |-----------|-----------|
     // | unfaulted | unfaulted |
@@ -52,7 +64,7 @@ fn merge_mprotect_unfaulted_left() {
 fn merge_mprotect_unfaulted_right() {
     let mut s = carveout();
     // |       unfaulted       |
-    mmap(&mut s, 1, 1, 10, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 1, 10, "rw-");
     //      RW          RO
     // | unfaulted | unfaulted |
     mprotect(&mut s, 1, 6, 5, "r--");
@@ -61,8 +73,7 @@ fn merge_mprotect_unfaulted_right() {
     //             RO
     // |        faulted        |
     mprotect(&mut s, 1, 1, 5, "r--");
-    assert_eq!(s.vma(1, c(1)), Some((c(1), c(11))));
-    assert_eq!(arena(&s, 1)[1], l(1, 11, "r--p", ""));
+    assert_merged_read_only(&s, 1, 11);
     let r = s.rmap_at(1, c(1));
     assert_eq!(
         (r.mappers[0].vma_start, r.mappers[0].vma_end),
@@ -76,7 +87,7 @@ fn merge_mprotect_unfaulted_both() {
     let mut s = carveout();
     // c2                                  c11
     // |             unfaulted             |
-    mmap(&mut s, 1, 2, 9, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 2, 9, "rw-");
     //      RO          RW          RO
     // | unfaulted | unfaulted | unfaulted |
     mprotect(&mut s, 1, 2, 3, "r--");
@@ -100,7 +111,7 @@ fn merge_mprotect_unfaulted_both() {
 #[test]
 fn merge_mprotect_faulted_left_unfaulted_right() {
     let mut s = carveout();
-    mmap(&mut s, 1, 2, 9, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 2, 9, "rw-");
     //             RW               RO
     // |       unfaulted       | unfaulted |
     mprotect(&mut s, 1, 8, 3, "r--");
@@ -112,15 +123,14 @@ fn merge_mprotect_faulted_left_unfaulted_right() {
     //                   RO
     // |              faulted              |
     mprotect(&mut s, 1, 5, 3, "r--");
-    assert_eq!(s.vma(1, c(2)), Some((c(2), c(11))));
-    assert_eq!(arena(&s, 1)[1], l(2, 11, "r--p", ""));
+    assert_merged_read_only(&s, 2, 11);
 }
 
 /// §8.2 mprotect_unfaulted_left_faulted_right.
 #[test]
 fn merge_mprotect_unfaulted_left_faulted_right() {
     let mut s = carveout();
-    mmap(&mut s, 1, 2, 9, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 2, 9, "rw-");
     //      RO                RW
     // | unfaulted |       unfaulted       |
     mprotect(&mut s, 1, 2, 3, "r--");
@@ -132,8 +142,7 @@ fn merge_mprotect_unfaulted_left_faulted_right() {
     //                   RO
     // |              faulted              |
     mprotect(&mut s, 1, 5, 3, "r--");
-    assert_eq!(s.vma(1, c(2)), Some((c(2), c(11))));
-    assert_eq!(arena(&s, 1)[1], l(2, 11, "r--p", ""));
+    assert_merged_read_only(&s, 2, 11);
 }
 
 /// §8.2 forked_target_vma: in the child, a new VMA next to an inherited faulted VMA does not
@@ -169,13 +178,13 @@ fn merge_forked_target_vma() {
 #[test]
 fn merge_forked_source_vma() {
     let mut s = carveout();
-    mmap(&mut s, 1, 1, 5, "rw-", "private,anonymous,noreserve");
+    noreserve(&mut s, 1, 1, 5, "rw-");
     touch(&mut s, 1, 1, 1, "write");
     s.ok("fork pid=1 child=2");
     touch(&mut s, 2, 1, 5, "write");
     //   forked RW      RWX
     // |  faulted  | unfaulted |
-    mmap(&mut s, 2, 6, 5, "rwx", "private,anonymous,noreserve");
+    noreserve(&mut s, 2, 6, 5, "rwx");
     assert_eq!(s.vma(2, c(6)), Some((c(6), c(11))));
     //  forked RWX      RWX
     // |  faulted  | unfaulted |    must NOT merge
@@ -202,10 +211,10 @@ fn merge_ksm_merge_without_ksm() {
     anon(&mut s, 1, 1, 1);
     anon(&mut s, 1, 2, 1);
     assert_eq!(s.vma(1, c(1)), Some((c(1), c(3))));
-    s.ok(&format!("munmap pid=1 addr={:#x} len=4096", c(2)));
+    munmap(&mut s, 1, 2, 1);
     anon(&mut s, 1, 2, 1);
     assert_eq!(s.vma(1, c(1)), Some((c(1), c(3))));
-    s.ok(&format!("munmap pid=1 addr={:#x} len=8192", c(1)));
+    munmap(&mut s, 1, 1, 2);
     anon(&mut s, 1, 1, 1);
     anon(&mut s, 1, 2, 1);
     assert_eq!(s.vma(1, c(1)), Some((c(1), c(3))));

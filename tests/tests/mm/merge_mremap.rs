@@ -11,7 +11,7 @@
 
 use anonmap_testkit::sim::{c, l, Sim, C, P};
 
-use crate::common::{anon, arena, carveout, mv, touch};
+use crate::common::{anon, arena, carveout, mmap_file, mremap, munmap, mv, touch};
 
 /// §8.2 handle_uprobe_upon_merged_vma, without the uprobe (the simulator has none): a 10-page
 /// PROT_EXEC private file mapping, its first page moved to +5 as two pages, then one page moved
@@ -22,27 +22,14 @@ fn merge_handle_uprobe_upon_merged_vma_without_uprobe() {
     s.ok("file path=/tmp/foo size=4096");
     // c1                                  c11
     // |        --x file, pgoff 0..10      |
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len={} prot=--x flags=private,fixed file=/tmp/foo",
-        c(1),
-        10 * P
-    ));
+    mmap_file(&mut s, 1, 1, 10, "--x", "/tmp/foo");
     // mremap(ptr1, 1 page, 2 pages, MAYMOVE|FIXED, ptr1 + 5 pages)
     //  c1   c2          c6          c8          c11
     //  |hole| pgoff 1.. | pgoff 0,1 | pgoff 7.. |
-    let got = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=4096 new_len=8192 flags=maymove,fixed new_addr={:#x}",
-        c(1),
-        c(6)
-    ));
-    assert_eq!(got, c(6));
+    let to_c6 = format!(" flags=maymove,fixed new_addr={:#x}", c(6));
+    assert_eq!(mremap(&mut s, 1, 1, 1, 2, &to_c6), Ok(c(6)));
     // mremap(ptr2, 1 page, 1 page, MAYMOVE|FIXED, ptr1)
-    let got = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=4096 new_len=4096 flags=maymove,fixed new_addr={:#x}",
-        c(6),
-        c(1)
-    ));
-    assert_eq!(got, c(1));
+    mv(&mut s, 1, 6, 1, 1);
     // The first move left [c2,c6) at pgoff 1, the copy [c6,c8) at pgoff 0 and [c8,c11) at
     // pgoff 7. Moving page c6 (pgoff 0) to c1 merges it in front of [c2,c6) (same file,
     // contiguous offsets); [c7,c8) keeps pgoff 1 and cannot merge with pgoff 7.
@@ -101,17 +88,24 @@ fn merge_mremap_unfaulted_behind_faulted() {
     assert_eq!(s.vma(1, c(1)), Some((c(1), c(11))));
 }
 
-/// §8.2 mremap_unfaulted_between_faulted: A and C have different anon_vmas, so only A+B merge.
-#[test]
-fn merge_mremap_unfaulted_between_faulted() {
+/// The start of the mremap_unfaulted_between_* cases: unfaulted A, B and C of 5 pages at c1,
+/// c7 and c14 in the carveout, then C moved away to +2000 pages and B to +1000.
+fn three_moved_apart() -> Sim {
     let mut s = carveout();
-    // c1    c6 c7    c12  c14   c19
-    // |  A  |  |  B  |    |  C  |
     anon(&mut s, 1, 1, 5);
     anon(&mut s, 1, 7, 5);
     anon(&mut s, 1, 14, 5);
     mv(&mut s, 1, 14, 5, 2014);
     mv(&mut s, 1, 7, 5, 1007);
+    s
+}
+
+/// §8.2 mremap_unfaulted_between_faulted: A and C have different anon_vmas, so only A+B merge.
+#[test]
+fn merge_mremap_unfaulted_between_faulted() {
+    // c1    c6 c7    c12  c14   c19
+    // |  A  |  |  B  |    |  C  |     then C and B moved away
+    let mut s = three_moved_apart();
     // |faulted A| \ |unfaulted B| \ |faulted C|
     touch(&mut s, 1, 1, 1, "write");
     touch(&mut s, 1, 2014, 1, "write");
@@ -127,12 +121,8 @@ fn merge_mremap_unfaulted_between_faulted() {
 /// §8.2 mremap_unfaulted_between_faulted_unfaulted: only A faulted, all three merge.
 #[test]
 fn merge_mremap_unfaulted_between_faulted_unfaulted() {
-    let mut s = carveout();
-    anon(&mut s, 1, 1, 5);
-    anon(&mut s, 1, 7, 5);
-    anon(&mut s, 1, 14, 5);
-    mv(&mut s, 1, 14, 5, 2014);
-    mv(&mut s, 1, 7, 5, 1007);
+    let mut s = three_moved_apart();
+    // |faulted A| \ |unfaulted B| \ |unfaulted C|
     touch(&mut s, 1, 1, 1, "write");
     // |faulted A|           |unfaulted C|
     mv(&mut s, 1, 2014, 5, 11);
@@ -160,7 +150,7 @@ fn merge_mremap_unfaulted_between_correctly_placed_faulted() {
     anon(&mut s, 1, 1, 15);
     touch(&mut s, 1, 1, 1, "write");
     // |  faulted  |           |  faulted  |
-    s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(6), 5 * P));
+    munmap(&mut s, 1, 6, 5);
     // ... plus a fresh unfaulted ptr2 at c20
     anon(&mut s, 1, 20, 5);
     // |  faulted  | unfaulted |  faulted  |  →  one VMA of 15 pages
@@ -217,124 +207,76 @@ fn merge_mremap_correct_placed_faulted() {
     }
 }
 
-/// Runs a merge_with_fork case: `faulted` sets up and faults, then (when `forked`) the rest
-/// runs in the child, as merge.c continues in the child after do_fork().
-fn with_fork(forked: bool, setup: impl Fn(&mut Sim), rest: impl Fn(&mut Sim, u32)) -> Sim {
-    let mut s = carveout();
-    setup(&mut s);
-    let pid = if forked {
-        s.ok("fork pid=1 child=2");
-        2
-    } else {
-        1
-    };
-    rest(&mut s, pid);
-    s
+/// Runs a merge_with_fork case, unforked and forked: the faulted VMA A (`pages` pages at page
+/// `at`, its first page written) is set up; then, in process 1 or (when forked) in the child,
+/// as merge.c continues in the child after do_fork(), A's first 3 pages move away to c20, the
+/// unfaulted neighbours (`(page, pages)`) are mapped, and the 3 pages move back. The VMAs
+/// (`(start, end)` in pages) expected afterwards at each start are `unforked` and `forked`.
+fn merge_with_fork(
+    (at, pages): (u64, u64),
+    neighbours: &[(u64, u64)],
+    unforked: &[(u64, u64)],
+    forked: &[(u64, u64)],
+) {
+    for (fork, expect) in [(false, unforked), (true, forked)] {
+        let mut s = carveout();
+        anon(&mut s, 1, at, pages);
+        touch(&mut s, 1, at, 1, "write");
+        let pid = if fork {
+            s.ok("fork pid=1 child=2");
+            2
+        } else {
+            1
+        };
+        mv(&mut s, pid, at, 3, 20);
+        for &(page, pages) in neighbours {
+            anon(&mut s, pid, page, pages);
+        }
+        mv(&mut s, pid, 20, 3, at);
+        for &(start, end) in expect {
+            assert_eq!(
+                s.vma(pid, c(start)),
+                Some((c(start), c(end))),
+                "forked={fork}: the VMA at c{start}"
+            );
+        }
+    }
 }
 
 /// §8.2 merge_with_fork/{forked,unforked} mremap_faulted_to_unfaulted_prev (MREMAP_DONTUNMAP
 /// is not modelled; the final move is a plain fixed move, which gives the same destination).
 #[test]
 fn merge_with_fork_mremap_faulted_to_unfaulted_prev() {
-    for forked in [false, true] {
-        // c1    c4          c7
-        // |  B  |  faulted A |
-        let s = with_fork(
-            forked,
-            |s| {
-                anon(s, 1, 4, 3);
-                touch(s, 1, 4, 1, "write");
-            },
-            |s, pid| {
-                mv(s, pid, 4, 3, 20);
-                anon(s, pid, 1, 3);
-                mv(s, pid, 20, 3, 4);
-            },
-        );
-        let pid = if forked { 2 } else { 1 };
-        let expect = if forked { c(4) } else { c(7) };
-        assert_eq!(s.vma(pid, c(1)), Some((c(1), expect)), "forked={forked}");
-    }
+    // c1    c4          c7
+    // |  B  |  faulted A |
+    merge_with_fork((4, 3), &[(1, 3)], &[(1, 7)], &[(1, 4)]);
 }
 
 /// §8.2 merge_with_fork mremap_faulted_to_unfaulted_next.
 #[test]
 fn merge_with_fork_mremap_faulted_to_unfaulted_next() {
-    for forked in [false, true] {
-        // c1         c4    c7
-        // | faulted A |  B  |
-        let s = with_fork(
-            forked,
-            |s| {
-                anon(s, 1, 1, 3);
-                touch(s, 1, 1, 1, "write");
-            },
-            |s, pid| {
-                mv(s, pid, 1, 3, 20);
-                anon(s, pid, 4, 3);
-                mv(s, pid, 20, 3, 1);
-            },
-        );
-        let pid = if forked { 2 } else { 1 };
-        let expect = if forked { c(4) } else { c(7) };
-        assert_eq!(s.vma(pid, c(1)), Some((c(1), expect)), "forked={forked}");
-    }
+    // c1         c4    c7
+    // | faulted A |  B  |
+    merge_with_fork((1, 3), &[(4, 3)], &[(1, 7)], &[(1, 4)]);
 }
 
 /// §8.2 merge_with_fork mremap_faulted_to_unfaulted_prev_unfaulted_next.
 #[test]
 fn merge_with_fork_mremap_faulted_to_unfaulted_prev_unfaulted_next() {
-    for forked in [false, true] {
-        // c1    c4          c7    c10
-        // |  A  | faulted B |  C  |
-        let s = with_fork(
-            forked,
-            |s| {
-                anon(s, 1, 4, 3);
-                touch(s, 1, 4, 1, "write");
-            },
-            |s, pid| {
-                mv(s, pid, 4, 3, 20);
-                anon(s, pid, 1, 3);
-                anon(s, pid, 7, 3);
-                mv(s, pid, 20, 3, 4);
-            },
-        );
-        let pid = if forked { 2 } else { 1 };
-        if forked {
-            assert_eq!(s.vma(pid, c(1)), Some((c(1), c(4))));
-            assert_eq!(s.vma(pid, c(4)), Some((c(4), c(7))));
-            assert_eq!(s.vma(pid, c(7)), Some((c(7), c(10))));
-        } else {
-            assert_eq!(s.vma(pid, c(1)), Some((c(1), c(10))));
-        }
-    }
+    // c1    c4          c7    c10
+    // |  A  | faulted B |  C  |
+    merge_with_fork(
+        (4, 3),
+        &[(1, 3), (7, 3)],
+        &[(1, 10)],
+        &[(1, 4), (4, 7), (7, 10)],
+    );
 }
 
 /// §8.2 merge_with_fork mremap_faulted_to_unfaulted_prev_faulted_next.
 #[test]
 fn merge_with_fork_mremap_faulted_to_unfaulted_prev_faulted_next() {
-    for forked in [false, true] {
-        // c1    c4    c7    c10
-        // |  A  |  B  |  C  |      B+C one faulted VMA, B moved away and back
-        let s = with_fork(
-            forked,
-            |s| {
-                anon(s, 1, 4, 6);
-                touch(s, 1, 4, 1, "write");
-            },
-            |s, pid| {
-                mv(s, pid, 4, 3, 20);
-                anon(s, pid, 1, 3);
-                mv(s, pid, 20, 3, 4);
-            },
-        );
-        let pid = if forked { 2 } else { 1 };
-        if forked {
-            assert_eq!(s.vma(pid, c(1)), Some((c(1), c(4))));
-            assert_eq!(s.vma(pid, c(4)), Some((c(4), c(10))));
-        } else {
-            assert_eq!(s.vma(pid, c(1)), Some((c(1), c(10))));
-        }
-    }
+    // c1    c4    c7    c10
+    // |  A  |  B  |  C  |      B+C one faulted VMA, B moved away and back
+    merge_with_fork((4, 6), &[(1, 3)], &[(1, 10)], &[(1, 4), (4, 10)]);
 }

@@ -8,9 +8,9 @@
 //! Each step's VMA layout is drawn before it, as in the kernel's
 //! tools/testing/vma/tests/merge.c. Addresses are pages above the arena `C` (`c(n)`).
 
-use anonmap_testkit::sim::{c, l, P};
+use anonmap_testkit::sim::l;
 
-use crate::common::{anon, bare, clear, mprotect, mv, name, touch};
+use crate::common::{anon, assert_names, bare, clear, madvise, mprotect, munmap, mv, name, touch};
 
 /// §1.2.4 / §2.3: `""` is a valid name shown as `[anon:]`, and it is not equal to "no name":
 /// the pieces stay apart until the name is cleared (NULL).
@@ -26,7 +26,7 @@ fn empty_name_is_not_no_name() {
         s.layout(1),
         vec![l(0, 1, "rw-p", ""), l(1, 2, "rw-p", "[anon:]")]
     );
-    assert_eq!(s.names(), vec![(String::new(), 1, 1)]);
+    assert_names(&s, &[("", 1, 1)]);
     assert_eq!(clear(&mut s, 1, 1, 1), Ok(()));
     //  |  unnamed   |
     assert_eq!(s.layout(1), vec![l(0, 2, "rw-p", "")]);
@@ -80,7 +80,7 @@ fn names_compare_by_content_for_merge() {
             l(2, 3, "rw-p", "[anon:m]"),
         ]
     );
-    assert_eq!(s.names(), vec![("m".to_string(), 2, 2)]);
+    assert_names(&s, &[("m", 2, 2)]);
     // Names differing in case do not merge.
     assert_eq!(name(&mut s, 1, 1, 1, "M"), Ok(()));
     assert_eq!(s.layout(1).len(), 3);
@@ -114,14 +114,14 @@ fn name_refcounts_across_split_fork_mremap_munmap_exit() {
     anon(&mut s, 1, 0, 4);
     assert_eq!(name(&mut s, 1, 0, 4, "rc"), Ok(()));
     touch(&mut s, 1, 0, 4, "write");
-    assert_eq!(s.names(), vec![("rc".to_string(), 1, 1)]);
+    assert_names(&s, &[("rc", 1, 1)]);
     //  c0    c1    c2          c4
     //  | rw- | r-- |    rw-    |      all [anon:rc]
     mprotect(&mut s, 1, 1, 1, "r--");
-    assert_eq!(s.names(), vec![("rc".to_string(), 3, 3)]);
+    assert_names(&s, &[("rc", 3, 3)]);
     // fork: the child's three VMAs share the object.
     s.ok("fork pid=1 child=2");
-    assert_eq!(s.names(), vec![("rc".to_string(), 6, 6)]);
+    assert_names(&s, &[("rc", 6, 6)]);
     assert_eq!(s.m.name_table_view()[0].pids, vec![1, 2]);
     // child: move [c2,c4) far away: the copy takes a reference, the unmapped source drops one.
     //  c0    c1    c2        ...  c100        c102
@@ -135,12 +135,12 @@ fn name_refcounts_across_split_fork_mremap_munmap_exit() {
             l(100, 102, "rw-p", "[anon:rc]"),
         ]
     );
-    assert_eq!(s.names(), vec![("rc".to_string(), 6, 6)]);
+    assert_names(&s, &[("rc", 6, 6)]);
     // parent: munmap [c0,c1).
-    s.ok(&format!("munmap pid=1 addr={:#x} len=4096", c(0)));
-    assert_eq!(s.names(), vec![("rc".to_string(), 5, 5)]);
+    munmap(&mut s, 1, 0, 1);
+    assert_names(&s, &[("rc", 5, 5)]);
     s.ok("exit pid=2");
-    assert_eq!(s.names(), vec![("rc".to_string(), 2, 2)]);
+    assert_names(&s, &[("rc", 2, 2)]);
     s.ok("exit pid=1");
     assert!(s.names().is_empty());
 }
@@ -151,10 +151,7 @@ fn madvise_flag_change_preserves_names() {
     let mut s = bare();
     anon(&mut s, 1, 0, 4);
     assert_eq!(name(&mut s, 1, 0, 4, "keep"), Ok(()));
-    s.ok(&format!(
-        "madvise pid=1 addr={:#x} len=4096 advice=dontdump",
-        c(1)
-    ));
+    assert_eq!(madvise(&mut s, 1, 1, 1, "dontdump"), Ok(()));
     //  | keep | keep,dd | keep      |
     assert_eq!(
         s.layout(1),
@@ -164,13 +161,10 @@ fn madvise_flag_change_preserves_names() {
             l(2, 4, "rw-p", "[anon:keep]"),
         ]
     );
-    assert_eq!(s.names(), vec![("keep".to_string(), 3, 3)]);
-    s.ok(&format!(
-        "madvise pid=1 addr={:#x} len=4096 advice=dodump",
-        c(1)
-    ));
+    assert_names(&s, &[("keep", 3, 3)]);
+    assert_eq!(madvise(&mut s, 1, 1, 1, "dodump"), Ok(()));
     assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "[anon:keep]")]);
-    assert_eq!(s.names(), vec![("keep".to_string(), 1, 1)]);
+    assert_names(&s, &[("keep", 1, 1)]);
 }
 
 /// §2.2: after fork both processes share the object; a rename in the child allocates a new
@@ -183,12 +177,9 @@ fn rename_after_fork_and_map_fixed_over_named() {
     anon(&mut s, 1, 0, 4);
     assert_eq!(name(&mut s, 1, 0, 4, "p"), Ok(()));
     s.ok("fork pid=1 child=2");
-    assert_eq!(s.names(), vec![("p".to_string(), 2, 2)]);
+    assert_names(&s, &[("p", 2, 2)]);
     assert_eq!(name(&mut s, 2, 0, 4, "q"), Ok(()));
-    assert_eq!(
-        s.names(),
-        vec![("p".to_string(), 1, 1), ("q".to_string(), 1, 1)]
-    );
+    assert_names(&s, &[("p", 1, 1), ("q", 1, 1)]);
     assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "[anon:p]")]);
     assert_eq!(s.layout(2), vec![l(0, 4, "rw-p", "[anon:q]")]);
     // c0   c1       c3  c4
@@ -202,10 +193,7 @@ fn rename_after_fork_and_map_fixed_over_named() {
             l(3, 4, "rw-p", "[anon:p]"),
         ]
     );
-    assert_eq!(
-        s.names(),
-        vec![("p".to_string(), 2, 2), ("q".to_string(), 1, 1)]
-    );
-    s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(0), 4 * P));
-    assert_eq!(s.names(), vec![("q".to_string(), 1, 1)]);
+    assert_names(&s, &[("p", 2, 2), ("q", 1, 1)]);
+    munmap(&mut s, 1, 0, 4);
+    assert_names(&s, &[("q", 1, 1)]);
 }

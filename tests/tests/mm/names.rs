@@ -11,7 +11,7 @@
 use anonmap_abi::{Call, Errno, MmapArgs, MmapFlags, NameArgs, Prot};
 use anonmap_testkit::sim::{c, l, line, Sim, P};
 
-use crate::common::{anon, bare, clear, name};
+use crate::common::{anon, assert_names, bare, clear, mmap, mmap_file, name, stack};
 
 /// §1.2.2: 80 bytes include the NUL, so 79 characters is the longest name; 80 → EINVAL.
 #[test]
@@ -31,6 +31,14 @@ fn name_length_limit_is_79_chars() {
 fn name_charset() {
     let mut s = bare();
     anon(&mut s, 1, 0, 1);
+    let call = |text: &str| {
+        Call::Name(NameArgs {
+            pid: 1,
+            addr: c(0),
+            len: P,
+            name: Some(text.into()),
+        })
+    };
     for bad in [
         "a\\b",
         "a`b",
@@ -41,27 +49,15 @@ fn name_charset() {
         "del\u{7f}",
         "é",
     ] {
-        let call = Call::Name(NameArgs {
-            pid: 1,
-            addr: c(0),
-            len: P,
-            name: Some(bad.into()),
-        });
         assert_eq!(
-            s.apply(&call, bad).unwrap_err().errno,
+            s.apply(&call(bad), bad).unwrap_err().errno,
             Errno::EINVAL,
             "{bad:?} must be refused"
         );
     }
     assert_eq!(s.layout(1), vec![l(0, 1, "rw-p", "")]);
     for good in ["'", "/", ":", "()", "{}", "dalvik-main space", "a\"b"] {
-        let call = Call::Name(NameArgs {
-            pid: 1,
-            addr: c(0),
-            len: P,
-            name: Some(good.into()),
-        });
-        s.apply(&call, good).unwrap();
+        s.apply(&call(good), good).unwrap();
         assert_eq!(
             s.layout(1),
             vec![l(0, 1, "rw-p", &format!("[anon:{good}]"))],
@@ -87,29 +83,21 @@ fn name_is_validated_before_the_range() {
 fn name_range_checks() {
     let mut s = bare();
     anon(&mut s, 1, 0, 2);
-    assert_eq!(
-        s.err(&format!(
-            "name pid=1 addr={:#x} len=4096 name=\"x\"",
-            c(0) + 8
-        )),
-        Errno::EINVAL
-    );
-    // round_up(size) overflows to 0 with size != 0.
-    assert_eq!(
-        s.err(&format!(
-            "name pid=1 addr={:#x} len=0xffffffffffffffff name=\"x\"",
-            c(0)
-        )),
-        Errno::EINVAL
-    );
-    // end wraps past 2^64.
-    assert_eq!(
-        s.err(&format!(
-            "name pid=1 addr={:#x} len=0xfffffffffffff000 name=\"x\"",
-            c(0)
-        )),
-        Errno::EINVAL
-    );
+    for (addr, len, why) in [
+        (c(0) + 8, "4096", "unaligned addr"),
+        (
+            c(0),
+            "0xffffffffffffffff",
+            "round_up(size) overflows to 0 with size != 0",
+        ),
+        (c(0), "0xfffffffffffff000", "end wraps past 2^64"),
+    ] {
+        assert_eq!(
+            s.err(&format!("name pid=1 addr={addr:#x} len={len} name=\"x\"")),
+            Errno::EINVAL,
+            "{why}"
+        );
+    }
     s.ok("name pid=1 addr=0x1000 len=0 name=\"x\"");
     assert_eq!(s.layout(1), vec![l(0, 2, "rw-p", "")]);
     assert!(s.names().is_empty());
@@ -130,7 +118,7 @@ fn name_over_holes_renames_mapped_parts_then_enomem() {
         vec![l(0, 2, "rw-p", "[anon:x]"), l(3, 5, "rw-p", "[anon:x]")]
     );
     // One prctl call, one object, held by the two VMAs that adopted it (§2.2).
-    assert_eq!(s.names(), vec![("x".to_string(), 2, 2)]);
+    assert_names(&s, &[("x", 2, 2)]);
 
     // A range starting in the hole: B is renamed, still ENOMEM.
     //  c0      c2     c3      c5
@@ -148,10 +136,7 @@ fn name_over_holes_renames_mapped_parts_then_enomem() {
         s.layout(1),
         vec![l(0, 2, "rw-p", "[anon:x]"), l(3, 5, "rw-p", "[anon:y]")]
     );
-    assert_eq!(
-        s.names(),
-        vec![("x".to_string(), 1, 1), ("y".to_string(), 1, 1)]
-    );
+    assert_names(&s, &[("x", 1, 1), ("y", 1, 1)]);
 }
 
 /// §1.3.6 / §1.4: a file VMA in the range aborts the walk with EBADF; pieces already renamed
@@ -163,10 +148,7 @@ fn name_file_vma_is_ebadf_without_rollback() {
     //  c0      c2      c4      c6
     //  |   A   |  file |   B   |
     anon(&mut s, 1, 0, 2);
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=8192 prot=rw- flags=private,fixed file=/data/f",
-        c(2)
-    ));
+    mmap_file(&mut s, 1, 2, 2, "rw-", "/data/f");
     anon(&mut s, 1, 4, 2);
     assert_eq!(name(&mut s, 1, 0, 6, "n"), Err(Errno::EBADF));
     //  |[anon:n]| file |   B   |
@@ -188,10 +170,7 @@ fn name_file_vma_is_ebadf_without_rollback() {
 #[test]
 fn name_shared_anonymous() {
     let mut s = bare();
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=8192 prot=rw- flags=shared,anonymous,fixed",
-        c(0)
-    ));
+    mmap(&mut s, 1, 0, 2, "rw-", "shared,anonymous");
     assert_eq!(s.layout(1), vec![l(0, 2, "rw-s", "/dev/zero (deleted)")]);
     assert_eq!(name(&mut s, 1, 0, 2, "shared anon"), Ok(()));
     assert_eq!(
@@ -220,17 +199,7 @@ fn heap_and_stack_can_be_named_but_keep_their_labels() {
         "name pid=7 addr={start_brk:#x} len={} name=\"heapname\"",
         3 * P
     ));
-    let stack = s
-        .layout(7)
-        .into_iter()
-        .find(|l| l.ends_with("[stack]"))
-        .unwrap();
-    let (lo, rest) = stack.split_once('-').unwrap();
-    let hi = rest.split(' ').next().unwrap();
-    let (lo, hi) = (
-        u64::from_str_radix(lo, 16).unwrap(),
-        u64::from_str_radix(hi, 16).unwrap(),
-    );
+    let (lo, hi) = stack(&s, 7);
     s.ok(&format!(
         "name pid=7 addr={lo:#x} len={} name=\"stackname\"",
         hi - lo
@@ -242,13 +211,7 @@ fn heap_and_stack_can_be_named_but_keep_their_labels() {
             line(lo, hi, "rw-p", "[stack]"),
         ]
     );
-    assert_eq!(
-        s.names(),
-        vec![
-            ("heapname".to_string(), 1, 1),
-            ("stackname".to_string(), 1, 1)
-        ]
-    );
+    assert_names(&s, &[("heapname", 1, 1), ("stackname", 1, 1)]);
 }
 
 /// §1.3.6 / §7.3: a split refused at vm.max_map_count (65530) is ENOMEM inside, reported as
@@ -289,5 +252,5 @@ fn split_failure_at_max_map_count_is_eagain() {
     // Naming a whole VMA needs no split and succeeds.
     assert_eq!(name(&mut s, 1, 0, 2, "x"), Ok(()));
     assert_eq!(s.vma(1, c(0)), Some((c(0), c(2))));
-    assert_eq!(s.names(), vec![("x".to_string(), 1, 1)]);
+    assert_names(&s, &[("x", 1, 1)]);
 }

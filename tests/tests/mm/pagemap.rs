@@ -9,7 +9,7 @@
 use anonmap_abi::pagemap::{PM_FILE, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT};
 use anonmap_testkit::sim::c;
 
-use crate::common::{anon, bare, dontneed, mmap, touch};
+use crate::common::{anon, bare, dontneed, mmap, mmap_file, touch};
 
 /// §5 rules and HOST vectors: absent 0; never faulted 0; zero page bit 63 only; written anon
 /// 63+56; after fork 56 cleared in both; parent COW → new page 63+56; shmem and private file
@@ -22,10 +22,7 @@ fn pagemap_entries() {
     // | anon | shm | file|
     anon(&mut s, 1, 0, 2);
     mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=4K prot=r-- flags=private,fixed file=/data/f",
-        c(4)
-    ));
+    mmap_file(&mut s, 1, 4, 1, "r--", "/data/f");
     let flags = |e: u64| e & !PM_PFRAME_MASK;
     assert_eq!(s.pagemap(1, c(100)), 0); // no VMA
     assert_eq!(s.pagemap(1, c(0)), 0); // never faulted

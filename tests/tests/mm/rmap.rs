@@ -9,7 +9,7 @@
 use anonmap_proc::view::RmapView;
 use anonmap_testkit::sim::{c, l, Sim};
 
-use crate::common::{anon, bare, mmap, touch};
+use crate::common::{anon, bare, mappers, mmap, mmap_file, mprotect, touch};
 
 /// Parent → child → grandchild. The walk of a page visits the page's own anon_vma only, and in
 /// it only the VMAs linked there: the parent's anon_vma links all three VMAs; a COW copy made
@@ -78,10 +78,7 @@ fn rmap_file_page() {
          spawn pid=2 bare",
     );
     for pid in [1, 2] {
-        s.ok(&format!(
-            "mmap pid={pid} addr={:#x} len=16K prot=r-- flags=private,fixed file=/data/f",
-            c(0)
-        ));
+        mmap_file(&mut s, pid, 0, 4, "r--", "/data/f");
     }
     // pid 2 maps the file a second time at offset 8K: that VMA does not cover index 0.
     s.ok(&format!(
@@ -95,13 +92,7 @@ fn rmap_file_page() {
     assert_eq!(r.index, 0);
     assert_eq!(r.mapcount, 2);
     assert_eq!((r.anon_vmas_visited, r.vmas_visited), (1, 2));
-    assert_eq!(
-        r.mappers
-            .iter()
-            .map(|m| (m.pid, m.vaddr))
-            .collect::<Vec<_>>(),
-        vec![(1, c(0)), (2, c(0))]
-    );
+    assert_eq!(mappers(&r), vec![(1, c(0)), (2, c(0))]);
 }
 
 /// §6.3: the first anon page of a VMA reuses an adjacent compatible (flags equal but for
@@ -118,7 +109,7 @@ fn anon_vma_reused_from_compatible_neighbour() {
     touch(&mut s, 1, 2, 1, "write");
     assert_eq!(s.mapping(1, c(2)), s.mapping(1, c(0)));
     // | rw-               |   same anon_vma: merged
-    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=rw-", c(2)));
+    mprotect(&mut s, 1, 2, 2, "rw-");
     assert_eq!(s.layout(1), vec![l(0, 4, "rw-p", "")]);
 
     // In a fork child: A inherited (chain of 2), B new: B gets its own anon_vma.
@@ -130,6 +121,6 @@ fn anon_vma_reused_from_compatible_neighbour() {
     mmap(&mut s, 2, 2, 2, "rwx", "private,anonymous");
     touch(&mut s, 2, 2, 1, "write");
     assert_ne!(s.mapping(2, c(2)), s.mapping(2, c(1)));
-    s.ok(&format!("mprotect pid=2 addr={:#x} len=8K prot=rw-", c(2)));
+    mprotect(&mut s, 2, 2, 2, "rw-");
     assert_eq!(s.layout(2), vec![l(0, 2, "rw-p", ""), l(2, 4, "rw-p", "")]);
 }

@@ -8,9 +8,9 @@
 //! tools/testing/vma/tests/merge.c. Addresses are pages above the arena `C` (`c(n)`).
 
 use anonmap_proc::render::render_status;
-use anonmap_testkit::sim::{c, Sim, P};
+use anonmap_testkit::sim::Sim;
 
-use crate::common::{anon, bare, dontneed, mmap, touch};
+use crate::common::{anon, bare, dontneed, marks, mmap, mmap_file, mprotect, munmap, touch};
 
 /// §4.4: VmSize/VmData/VmLib/VmRSS/RssAnon/RssFile/RssShmem/VmHWM/VmPeak through a few ops,
 /// and one rendered line's format.
@@ -25,10 +25,7 @@ fn status_counters() {
     assert_eq!((st.vm_size_kb, st.vm_data_kb, st.vm_peak_kb), (64, 64, 64));
     mmap(&mut s, 1, 16, 4, "r-x", "private,anonymous");
     mmap(&mut s, 1, 20, 4, "rw-", "shared,anonymous");
-    s.ok(&format!(
-        "mmap pid=1 addr={:#x} len=16K prot=r-- flags=private,fixed file=/data/f",
-        c(24)
-    ));
+    mmap_file(&mut s, 1, 24, 4, "r--", "/data/f");
     let st = s.status(1);
     // exec: VM_EXEC without VM_WRITE → exec_vm (all "lib": no exe image is modelled);
     // shared and read-only mappings are not data.
@@ -57,12 +54,12 @@ fn status_counters() {
     );
     assert_eq!(st.vm_hwm_kb, 64);
     // munmap 4 written anon pages: RSS and size drop, the high-water marks keep the peak
-    s.ok(&format!("munmap pid=1 addr={:#x} len=16K", c(0)));
+    munmap(&mut s, 1, 0, 4);
     let st = s.status(1);
     assert_eq!((st.vm_rss_kb, st.rss_anon_kb, st.vm_hwm_kb), (48, 16, 64));
     assert_eq!((st.vm_size_kb, st.vm_peak_kb, st.vm_data_kb), (96, 112, 48));
     // mprotect the rest of the data region read-only: it leaves data_vm
-    s.ok(&format!("mprotect pid=1 addr={:#x} len=48K prot=r--", c(4)));
+    mprotect(&mut s, 1, 4, 12, "r--");
     assert_eq!(s.status(1).vm_data_kb, 0);
     // statm: size resident shared text lib data (pages)
     let st = s.status(1);
@@ -129,27 +126,15 @@ fn status_hiwater_of_a_forked_child() {
     // | w w w w w w w w |       |    then munmap [c2, c16)
     anon(&mut s, 1, 0, 16);
     touch(&mut s, 1, 0, 8, "write");
-    s.ok(&format!("munmap pid=1 addr={:#x} len={}", c(2), 14 * P));
-    let st = s.status(1);
-    assert_eq!(
-        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
-        (8, 32, 8, 64)
-    );
+    munmap(&mut s, 1, 2, 14);
+    assert_eq!(marks(&s, 1), (8, 32, 8, 64));
     // c0   c2
     // | w w |   fork
     s.ok("fork pid=1 child=2");
-    let st = s.status(2);
-    assert_eq!(
-        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
-        (8, 8, 8, 8)
-    );
+    assert_eq!(marks(&s, 2), (8, 8, 8, 8));
     // The child's own peak is then tracked from there.
     anon(&mut s, 2, 2, 2);
     touch(&mut s, 2, 2, 2, "write");
-    s.ok(&format!("munmap pid=2 addr={:#x} len={}", c(0), 4 * P));
-    let st = s.status(2);
-    assert_eq!(
-        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
-        (0, 16, 0, 16)
-    );
+    munmap(&mut s, 2, 0, 4);
+    assert_eq!(marks(&s, 2), (0, 16, 0, 16));
 }

@@ -6,75 +6,45 @@
 //!
 //! `§N.M` are the sections of docs/kernel-semantics.md.
 
-use anonmap_abi::pagemap::{PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT, PM_SWAP};
-use anonmap_abi::{Errno, Error, Outcome};
-use anonmap_lang::parse_call;
+use anonmap_abi::pagemap::{PM_MMAP_EXCLUSIVE, PM_SWAP};
+use anonmap_abi::Errno;
+use anonmap_lang::Session;
 use anonmap_mm::{Machine, MachineConfig};
 use anonmap_proc::view::{SmapsCounters, PSS_SHIFT};
+use anonmap_testkit::sim::{c, Sim, C, P};
 
-const A: u64 = 0x2000_0000_0000;
-const PAGE: u64 = 4096;
+use crate::common::{anon, dontneed, mappers, mmap, mmap_file, munmap, mv, reclaim, touch};
 
-struct Sim {
-    m: Machine,
+/// A whole page of PSS in fixed point.
+const FULL: u64 = P << PSS_SHIFT;
+
+/// A machine of `ram_pages` frames and a `swap_pages`-page swap device (one header page, the
+/// rest slots) with a bare process 1.
+fn machine(ram_pages: u64, swap_pages: u64) -> Sim {
+    let mut s = Sim {
+        m: Machine::new(MachineConfig {
+            ram_bytes: ram_pages * P,
+            swap_bytes: swap_pages * P,
+        }),
+        session: Session::new(),
+    };
+    s.ok("spawn pid=1 bare");
+    s
 }
 
-impl Sim {
-    fn new(ram_pages: u64, swap_pages: u64) -> Sim {
-        Sim {
-            m: Machine::new(MachineConfig {
-                ram_bytes: ram_pages * PAGE,
-                swap_bytes: swap_pages * PAGE,
-            }),
-        }
-    }
-
-    fn try_run(&mut self, line: &str) -> Result<Outcome, Error> {
-        let call = parse_call(line).unwrap();
-        let r = self.m.apply(&call);
-        self.m
-            .check_invariants()
-            .unwrap_or_else(|e| panic!("after `{line}`: {e}"));
-        r
-    }
-
-    fn run(&mut self, script: &str) -> Outcome {
-        let mut last = Outcome::Done;
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            last = self
-                .try_run(line)
-                .unwrap_or_else(|e| panic!("`{line}`: {e}"));
-        }
-        last
-    }
-
-    /// The smaps counters of the VMA containing `addr` in `pid`.
-    fn smaps(&self, pid: u32, addr: u64) -> SmapsCounters {
-        self.m
-            .address_space_view(pid)
-            .unwrap()
-            .vmas
-            .into_iter()
-            .find(|v| v.start <= addr && addr < v.end)
-            .expect("a VMA")
-            .counters
-    }
-
-    fn pagemap(&self, pid: u32, addr: u64) -> u64 {
-        self.m.pagemap(pid, addr / PAGE, 1).unwrap()[0]
-    }
-
-    fn pfn(&self, pid: u32, addr: u64) -> u64 {
-        let e = self.pagemap(pid, addr);
-        assert!(
-            e & PM_PRESENT != 0,
-            "{addr:#x} of pid {pid} is not present: {e:#x}"
-        );
-        e & PM_PFRAME_MASK
-    }
+/// [`machine`] with `mapped` private anonymous pages at `C` in process 1, the first `written`
+/// of them written.
+fn written(ram_pages: u64, swap_pages: u64, mapped: u64, written: u64) -> Sim {
+    let mut s = machine(ram_pages, swap_pages);
+    anon(&mut s, 1, 0, mapped);
+    touch(&mut s, 1, 0, written, "write");
+    s
 }
 
-const FULL: u64 = PAGE << PSS_SHIFT;
+/// The smaps counters (bytes, PSS in fixed point) of the VMA containing `addr` in `pid`.
+fn smaps(s: &Sim, pid: u32, addr: u64) -> SmapsCounters {
+    s.vma_view(pid, addr).expect("a VMA").counters
+}
 
 /// One private page, written, then reclaimed: the PTE becomes a swap entry for slot 1.
 ///
@@ -84,22 +54,16 @@ const FULL: u64 = PAGE << PSS_SHIFT;
 /// ```
 #[test]
 fn reclaim_of_an_exclusive_page_makes_a_swap_entry_and_frees_the_frame() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=8K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write"
-    ));
+    let mut s = written(64, 16, 2, 1);
     let free_before = s.m.meminfo_view().mem_free_kb;
-    let out = s.run(&format!("reclaim pid=1 addr={A:#x} len=8K"));
-    assert_eq!(out, Outcome::Pages(1));
-    let c = s.smaps(1, A);
-    assert_eq!((c.rss, c.swap, c.swap_pss), (0, PAGE, FULL));
-    let st = s.m.status_view(1).unwrap();
+    assert_eq!(reclaim(&mut s, 1, 0, 2), Ok(1));
+    let k = smaps(&s, 1, C);
+    assert_eq!((k.rss, k.swap, k.swap_pss), (0, P, FULL));
+    let st = s.status(1);
     assert_eq!((st.vm_rss_kb, st.rss_anon_kb, st.vm_swap_kb), (0, 0, 4));
     // pagemap: bit 62, type 0 in bits 0-4, offset (slot 1) in bits 5-54; never exclusive.
-    assert_eq!(s.pagemap(1, A), PM_SWAP | (1 << 5));
-    assert_eq!(s.pagemap(1, A + PAGE), 0);
+    assert_eq!(s.pagemap(1, C), PM_SWAP | (1 << 5));
+    assert_eq!(s.pagemap(1, c(1)), 0);
     let mi = s.m.meminfo_view();
     // 16 slots of which slot 0 is the header: 15 usable, one in use.
     assert_eq!((mi.swap_total_kb, mi.swap_free_kb), (15 * 4, 14 * 4));
@@ -111,24 +75,19 @@ fn reclaim_of_an_exclusive_page_makes_a_swap_entry_and_frees_the_frame() {
 /// following write), the slot freed.
 #[test]
 fn swap_in_of_an_exclusive_entry_maps_it_writable_and_frees_the_slot() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write
-         reclaim pid=1 addr={A:#x} len=4K
-         touch pid=1 addr={A:#x} len=4K access=read"
-    ));
-    let pfn = s.pfn(1, A);
-    assert_eq!(s.pagemap(1, A) & PM_MMAP_EXCLUSIVE, PM_MMAP_EXCLUSIVE);
-    let c = s.smaps(1, A);
-    assert_eq!((c.rss, c.swap, c.anonymous), (PAGE, 0, PAGE));
+    let mut s = written(64, 16, 1, 1);
+    reclaim(&mut s, 1, 0, 1).unwrap();
+    touch(&mut s, 1, 0, 1, "read");
+    let pfn = s.pfn(1, C);
+    assert_eq!(s.pagemap(1, C) & PM_MMAP_EXCLUSIVE, PM_MMAP_EXCLUSIVE);
+    let k = smaps(&s, 1, C);
+    assert_eq!((k.rss, k.swap, k.anonymous), (P, 0, P));
     // Read back from swap and not written since: clean.
-    assert_eq!((c.private_clean, c.private_dirty), (PAGE, 0));
+    assert_eq!((k.private_clean, k.private_dirty), (P, 0));
     assert_eq!(s.m.meminfo_view().swap_free_kb, 15 * 4);
-    s.run(&format!("touch pid=1 addr={A:#x} len=4K access=write"));
-    assert_eq!(s.pfn(1, A), pfn, "an exclusive page is reused, not copied");
-    assert_eq!(s.smaps(1, A).private_dirty, PAGE);
+    touch(&mut s, 1, 0, 1, "write");
+    assert_eq!(s.pfn(1, C), pfn, "an exclusive page is reused, not copied");
+    assert_eq!(smaps(&s, 1, C).private_dirty, P);
 }
 
 /// A page shared by fork and reclaimed: both processes get the same slot, each pays half of
@@ -143,32 +102,20 @@ fn swap_in_of_an_exclusive_entry_maps_it_writable_and_frees_the_slot() {
 /// ```
 #[test]
 fn a_shared_page_stays_shared_across_reclaim_and_swap_in() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write
-         fork pid=1 child=2"
-    ));
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={A:#x} len=4K")),
-        Outcome::Pages(1)
-    );
+    let mut s = written(64, 16, 1, 1);
+    s.ok("fork pid=1 child=2");
+    assert_eq!(reclaim(&mut s, 1, 0, 1), Ok(1));
     for pid in [1, 2] {
-        let c = s.smaps(pid, A);
-        assert_eq!(
-            (c.rss, c.swap, c.swap_pss),
-            (0, PAGE, FULL / 2),
-            "pid {pid}"
-        );
-        assert_eq!(s.m.status_view(pid).unwrap().vm_swap_kb, 4);
+        let k = smaps(&s, pid, C);
+        assert_eq!((k.rss, k.swap, k.swap_pss), (0, P, FULL / 2), "pid {pid}");
+        assert_eq!(s.status(pid).vm_swap_kb, 4);
     }
-    assert_eq!(s.pagemap(1, A), s.pagemap(2, A));
+    assert_eq!(s.pagemap(1, C), s.pagemap(2, C));
 
-    s.run(&format!("touch pid=2 addr={A:#x} len=4K access=read"));
-    let f = s.pfn(2, A);
+    touch(&mut s, 2, 0, 1, "read");
+    let f = s.pfn(2, C);
     // pagemap's bit 56 counts mappings (mapcount 1 here), not PageAnonExclusive.
-    assert_eq!(s.pagemap(2, A) & PM_MMAP_EXCLUSIVE, PM_MMAP_EXCLUSIVE);
+    assert_eq!(s.pagemap(2, C) & PM_MMAP_EXCLUSIVE, PM_MMAP_EXCLUSIVE);
     let rmap = s.m.rmap_view(f).unwrap();
     assert!(
         rmap.flags.iter().any(|f| f == "swapcache"),
@@ -178,38 +125,32 @@ fn a_shared_page_stays_shared_across_reclaim_and_swap_in() {
     assert_eq!((rmap.mapcount, rmap.refcount), (1, 2));
     assert_eq!(s.m.meminfo_view().swap_cached_kb, 4);
     // pid 1 still holds the only swap entry now: SwapPss is whole again.
-    assert_eq!(s.smaps(1, A).swap_pss, FULL);
+    assert_eq!(smaps(&s, 1, C).swap_pss, FULL);
     // pid 2 maps the page once and the swap cache holds the other reference: private.
-    let c2 = s.smaps(2, A);
-    assert_eq!((c2.rss, c2.pss, c2.private_clean), (PAGE, FULL, PAGE));
+    let k2 = smaps(&s, 2, C);
+    assert_eq!((k2.rss, k2.pss, k2.private_clean), (P, FULL, P));
 
-    s.run(&format!("touch pid=1 addr={A:#x} len=4K access=read"));
+    touch(&mut s, 1, 0, 1, "read");
     assert_eq!(
-        s.pfn(1, A),
+        s.pfn(1, C),
         f,
         "the second swap-in finds the page in the swap cache"
     );
     let rmap = s.m.rmap_view(f).unwrap();
     assert_eq!((rmap.mapcount, rmap.refcount), (2, 2));
     assert!(!rmap.flags.iter().any(|f| f == "swapcache"));
-    assert_eq!(
-        rmap.mappers
-            .iter()
-            .map(|m| (m.pid, m.vaddr))
-            .collect::<Vec<_>>(),
-        vec![(1, A), (2, A)]
-    );
+    assert_eq!(mappers(&rmap), vec![(1, C), (2, C)]);
     for pid in [1, 2] {
-        let c = s.smaps(pid, A);
-        assert_eq!((c.pss, c.shared_clean, c.swap), (FULL / 2, PAGE, 0));
+        let k = smaps(&s, pid, C);
+        assert_eq!((k.pss, k.shared_clean, k.swap), (FULL / 2, P, 0));
     }
     let mi = s.m.meminfo_view();
     assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (0, 15 * 4));
 
-    s.run(&format!("touch pid=2 addr={A:#x} len=4K access=write"));
-    assert_ne!(s.pfn(2, A), f, "a write to a shared page copies it");
-    assert_eq!(s.pfn(1, A), f);
-    assert_eq!(s.smaps(2, A).private_dirty, PAGE);
+    touch(&mut s, 2, 0, 1, "write");
+    assert_ne!(s.pfn(2, C), f, "a write to a shared page copies it");
+    assert_eq!(s.pfn(1, C), f);
+    assert_eq!(smaps(&s, 2, C).private_dirty, P);
 }
 
 /// Fork copies swap entries: the slot count rises, and the entry loses its exclusive mark in
@@ -217,26 +158,21 @@ fn a_shared_page_stays_shared_across_reclaim_and_swap_in() {
 /// refers to the slot.
 #[test]
 fn fork_duplicates_swap_entries() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write
-         reclaim pid=1 addr={A:#x} len=4K
-         fork pid=1 child=2"
-    ));
+    let mut s = written(64, 16, 1, 1);
+    reclaim(&mut s, 1, 0, 1).unwrap();
+    s.ok("fork pid=1 child=2");
     for pid in [1, 2] {
-        assert_eq!(s.smaps(pid, A).swap_pss, FULL / 2, "pid {pid}");
+        assert_eq!(smaps(&s, pid, C).swap_pss, FULL / 2, "pid {pid}");
     }
     // The parent writes: swap-in (not exclusive: the child holds the slot) then COW.
     let free = s.m.meminfo_view().mem_free_kb;
-    s.run(&format!("touch pid=1 addr={A:#x} len=4K access=write"));
-    let parent_pfn = s.pfn(1, A);
+    touch(&mut s, 1, 0, 1, "write");
+    let parent_pfn = s.pfn(1, C);
     // Two frames: the swap-cache copy (still the child's to find) and the parent's COW copy.
     assert_eq!(s.m.meminfo_view().mem_free_kb, free - 8);
     assert_eq!(s.m.meminfo_view().swap_cached_kb, 4);
-    s.run(&format!("touch pid=2 addr={A:#x} len=4K access=read"));
-    assert_ne!(s.pfn(2, A), parent_pfn);
+    touch(&mut s, 2, 0, 1, "read");
+    assert_ne!(s.pfn(2, C), parent_pfn);
     // The child's read took the cached frame and freed the slot: nothing is in swap any more.
     let mi = s.m.meminfo_view();
     assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (0, 15 * 4));
@@ -245,131 +181,80 @@ fn fork_duplicates_swap_entries() {
 /// Exit, munmap and MADV_DONTNEED free the slots their swap entries held.
 #[test]
 fn zapping_swap_entries_frees_their_slots() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=12K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=12K access=write
-         reclaim pid=1 addr={A:#x} len=12K
-         fork pid=1 child=2"
-    ));
+    let mut s = written(64, 16, 3, 3);
+    reclaim(&mut s, 1, 0, 3).unwrap();
+    s.ok("fork pid=1 child=2");
     assert_eq!(s.m.meminfo_view().swap_free_kb, 12 * 4);
-    s.run(&format!("munmap pid=1 addr={A:#x} len=4K"));
+    munmap(&mut s, 1, 0, 1);
     // Slot of page 0 is still held by the child.
     assert_eq!(s.m.meminfo_view().swap_free_kb, 12 * 4);
-    s.run(&format!("madvise pid=2 addr={A:#x} len=4K advice=dontneed"));
+    assert_eq!(dontneed(&mut s, 2, 0, 1), Ok(()));
     assert_eq!(s.m.meminfo_view().swap_free_kb, 13 * 4);
-    s.run("exit pid=2");
-    s.run(&format!(
-        "madvise pid=1 addr={:#x} len=4K advice=dontneed",
-        A + PAGE
-    ));
+    s.ok("exit pid=2");
+    assert_eq!(dontneed(&mut s, 1, 1, 1), Ok(()));
     assert_eq!(s.m.meminfo_view().swap_free_kb, 14 * 4);
-    s.run("exit pid=1");
+    s.ok("exit pid=1");
     assert_eq!(s.m.meminfo_view().swap_free_kb, 15 * 4);
 }
 
 /// mremap moves swap entries with the range; the moved page swaps back in at the new address.
 #[test]
 fn mremap_moves_swap_entries() {
-    let mut s = Sim::new(64, 16);
-    let b = A + 0x10_0000;
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=8K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=8K access=write
-         reclaim pid=1 addr={:#x} len=4K
-         mremap pid=1 addr={A:#x} old_len=8K new_len=8K flags=maymove,fixed new_addr={b:#x}",
-        A + PAGE
-    ));
-    assert_eq!(s.pagemap(1, b + PAGE), PM_SWAP | (1 << 5));
-    let c = s.smaps(1, b);
-    assert_eq!((c.rss, c.swap), (PAGE, PAGE));
-    s.run(&format!("touch pid=1 addr={b:#x} len=8K access=read"));
-    assert_eq!(s.smaps(1, b).swap, 0);
-    let f = s.pfn(1, b + PAGE);
-    let r = s.m.rmap_view(f).unwrap();
-    assert_eq!(
-        r.mappers
-            .iter()
-            .map(|m| (m.pid, m.vaddr))
-            .collect::<Vec<_>>(),
-        vec![(1, b + PAGE)]
-    );
+    let mut s = written(64, 16, 2, 2);
+    reclaim(&mut s, 1, 1, 1).unwrap();
+    // to b = C + 1 MiB
+    mv(&mut s, 1, 0, 2, 256);
+    let b = c(256);
+    assert_eq!(s.pagemap(1, b + P), PM_SWAP | (1 << 5));
+    let k = smaps(&s, 1, b);
+    assert_eq!((k.rss, k.swap), (P, P));
+    touch(&mut s, 1, 256, 2, "read");
+    assert_eq!(smaps(&s, 1, b).swap, 0);
+    let f = s.pfn(1, b + P);
+    assert_eq!(mappers(&s.m.rmap_view(f).unwrap()), vec![(1, b + P)]);
 }
 
 /// With one usable slot, reclaiming two pages swaps out the first and leaves the second
 /// resident.
 #[test]
 fn reclaim_stops_swapping_when_swap_is_full() {
-    let mut s = Sim::new(64, 2);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=8K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=8K access=write"
-    ));
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={A:#x} len=8K")),
-        Outcome::Pages(1)
-    );
-    let c = s.smaps(1, A);
-    assert_eq!((c.rss, c.swap), (PAGE, PAGE));
+    let mut s = written(64, 2, 2, 2);
+    assert_eq!(reclaim(&mut s, 1, 0, 2), Ok(1));
+    let k = smaps(&s, 1, C);
+    assert_eq!((k.rss, k.swap), (P, P));
     assert_eq!(s.m.meminfo_view().swap_free_kb, 0);
     // No swap at all: nothing anonymous is reclaimed.
-    let mut s = Sim::new(64, 0);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write"
-    ));
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={A:#x} len=4K")),
-        Outcome::Pages(0)
-    );
+    let mut s = written(64, 0, 1, 1);
+    assert_eq!(reclaim(&mut s, 1, 0, 1), Ok(0));
 }
 
 /// Page-cache pages are dropped from every mapping and from the cache; the next access reads
 /// the page in again. The zero page and shmem pages are not reclaimed.
 #[test]
 fn reclaim_drops_file_pages_and_keeps_the_zero_page_and_shmem() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         file path=/lib/libfoo.so size=64K
-         mmap pid=1 addr={A:#x} len=64K prot=r-- flags=private,fixed file=/lib/libfoo.so
-         touch pid=1 addr={A:#x} len=4K access=read
-         fork pid=1 child=2"
-    ));
+    let mut s = machine(64, 16);
+    s.ok("file path=/lib/libfoo.so size=64K");
+    mmap_file(&mut s, 1, 0, 16, "r--", "/lib/libfoo.so");
+    touch(&mut s, 1, 0, 1, "read");
+    s.ok("fork pid=1 child=2");
     // Fault-around maps only pages already cached (section 11): just the faulting page here.
-    assert_eq!(s.smaps(1, A).rss, PAGE);
+    assert_eq!(smaps(&s, 1, C).rss, P);
     let cached = s.m.meminfo_view().cached_kb;
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={A:#x} len=64K")),
-        Outcome::Pages(1)
-    );
+    assert_eq!(reclaim(&mut s, 1, 0, 16), Ok(1));
     // Only the faulted page was in the page cache; fork copied no file PTEs (no anon_vma).
-    assert_eq!(s.smaps(1, A).rss, 0);
+    assert_eq!(smaps(&s, 1, C).rss, 0);
     assert_eq!(s.m.meminfo_view().cached_kb, cached - 4);
-    s.run(&format!("touch pid=1 addr={A:#x} len=4K access=read"));
-    assert_eq!(s.smaps(1, A).rss, PAGE);
+    touch(&mut s, 1, 0, 1, "read");
+    assert_eq!(smaps(&s, 1, C).rss, P);
 
-    let b = A + 0x10_0000;
-    let c = A + 0x20_0000;
-    s.run(&format!(
-        "mmap pid=1 addr={b:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={b:#x} len=4K access=read
-         mmap pid=1 addr={c:#x} len=4K prot=rw- flags=shared,anonymous,fixed
-         touch pid=1 addr={c:#x} len=4K access=write"
-    ));
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={b:#x} len=4K")),
-        Outcome::Pages(0)
-    );
-    assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={c:#x} len=4K")),
-        Outcome::Pages(0)
-    );
-    assert_eq!(s.smaps(1, c).rss, PAGE);
+    // b = C + 1 MiB: private anonymous, read (the zero page); c = C + 2 MiB: shmem, written.
+    anon(&mut s, 1, 256, 1);
+    touch(&mut s, 1, 256, 1, "read");
+    mmap(&mut s, 1, 512, 1, "rw-", "shared,anonymous");
+    touch(&mut s, 1, 512, 1, "write");
+    assert_eq!(reclaim(&mut s, 1, 256, 1), Ok(0));
+    assert_eq!(reclaim(&mut s, 1, 512, 1), Ok(0));
+    assert_eq!(smaps(&s, 1, c(512)).rss, P);
 }
 
 /// A touch that needs more frames than are free fails with ENOMEM and changes nothing, swap
@@ -377,56 +262,33 @@ fn reclaim_drops_file_pages_and_keeps_the_zero_page_and_shmem() {
 #[test]
 fn swap_in_without_free_frames_is_enomem_and_changes_nothing() {
     // 4 frames: the zero page and three usable ones.
-    let mut s = Sim::new(4, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=12K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=12K access=write
-         reclaim pid=1 addr={A:#x} len=8K"
-    ));
-    s.run(&format!(
-        "mmap pid=1 addr={:#x} len=8K prot=rw- flags=private,anonymous,fixed",
-        A + 0x10_0000
-    ));
-    s.run(&format!(
-        "touch pid=1 addr={:#x} len=8K access=write",
-        A + 0x10_0000
-    ));
+    let mut s = written(4, 16, 3, 3);
+    reclaim(&mut s, 1, 0, 2).unwrap();
+    anon(&mut s, 1, 256, 2);
+    touch(&mut s, 1, 256, 2, "write");
     // RAM is now full (3 frames in use); both swapped pages need a frame each.
-    let before = s.smaps(1, A);
-    let e = s
-        .try_run(&format!("touch pid=1 addr={A:#x} len=8K access=read"))
-        .unwrap_err();
-    assert_eq!(e.errno, Errno::ENOMEM);
-    assert_eq!(s.smaps(1, A), before);
+    let before = smaps(&s, 1, C);
+    assert_eq!(
+        s.err(&format!("touch pid=1 addr={C:#x} len=8K access=read")),
+        Errno::ENOMEM
+    );
+    assert_eq!(smaps(&s, 1, C), before);
 }
 
 #[test]
 fn reclaim_rejects_bad_ranges_with_the_madvise_errnos() {
-    let mut s = Sim::new(64, 16);
-    s.run(&format!(
-        "spawn pid=1 bare
-         mmap pid=1 addr={A:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         mmap pid=1 addr={:#x} len=4K prot=rw- flags=private,anonymous,fixed
-         touch pid=1 addr={A:#x} len=4K access=write
-         touch pid=1 addr={:#x} len=4K access=write",
-        A + 2 * PAGE,
-        A + 2 * PAGE
-    ));
-    let e = s.try_run("reclaim pid=9 addr=0x1000 len=4K").unwrap_err();
-    assert_eq!(e.errno, Errno::ESRCH);
-    let e = s
-        .try_run(&format!("reclaim pid=1 addr={:#x} len=4K", A + 1))
-        .unwrap_err();
-    assert_eq!(e.errno, Errno::EINVAL);
-    // A hole in the middle: both mapped pages are reclaimed, then ENOMEM.
-    let e = s
-        .try_run(&format!("reclaim pid=1 addr={A:#x} len=12K"))
-        .unwrap_err();
-    assert_eq!(e.errno, Errno::ENOMEM);
-    assert_eq!(s.m.status_view(1).unwrap().vm_swap_kb, 8);
+    let mut s = machine(64, 16);
+    anon(&mut s, 1, 0, 1);
+    anon(&mut s, 1, 2, 1);
+    touch(&mut s, 1, 0, 1, "write");
+    touch(&mut s, 1, 2, 1, "write");
+    assert_eq!(s.err("reclaim pid=9 addr=0x1000 len=4K"), Errno::ESRCH);
     assert_eq!(
-        s.run(&format!("reclaim pid=1 addr={A:#x} len=0")),
-        Outcome::Pages(0)
+        s.err(&format!("reclaim pid=1 addr={:#x} len=4K", C + 1)),
+        Errno::EINVAL
     );
+    // A hole in the middle: both mapped pages are reclaimed, then ENOMEM.
+    assert_eq!(reclaim(&mut s, 1, 0, 3), Err(Errno::ENOMEM));
+    assert_eq!(s.status(1).vm_swap_kb, 8);
+    assert_eq!(reclaim(&mut s, 1, 0, 0), Ok(0));
 }

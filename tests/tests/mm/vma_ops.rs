@@ -11,7 +11,10 @@ use anonmap_abi::pagemap::PM_PRESENT;
 use anonmap_abi::Errno;
 use anonmap_testkit::sim::{c, l, P};
 
-use crate::common::{anon, bare, dontneed, mmap, touch};
+use crate::common::{
+    anon, assert_names, bare, dontneed, madvise, marks, mmap, mprotect, mremap, munmap, mv, name,
+    touch,
+};
 
 /// §6.7: in-place growth extends vm_end; without MAYMOVE a blocked growth is ENOMEM.
 #[test]
@@ -22,24 +25,15 @@ fn mremap_grow_in_place() {
     anon(&mut s, 1, 0, 4);
     touch(&mut s, 1, 0, 4, "write");
     mmap(&mut s, 1, 8, 1, "r--", "private,anonymous");
-    let got = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=16K new_len=32K",
-        c(0)
-    ));
+    let got = mremap(&mut s, 1, 0, 4, 8, "");
     // |      A (8)        |B|
-    assert_eq!(got, c(0));
+    assert_eq!(got, Ok(c(0)));
     assert_eq!(s.layout(1), vec![l(0, 8, "rw-p", ""), l(8, 9, "r--p", "")]);
     assert_eq!(s.kb(1, c(0)).rss, 16);
     assert_eq!(s.status(1).vm_size_kb, 36);
     assert_eq!(s.status(1).vm_data_kb, 32);
     // No room left above A: growing without maymove fails, nothing changes.
-    assert_eq!(
-        s.err(&format!(
-            "mremap pid=1 addr={:#x} old_len=32K new_len=40K",
-            c(0)
-        )),
-        Errno::ENOMEM
-    );
+    assert_eq!(mremap(&mut s, 1, 0, 8, 10, ""), Err(Errno::ENOMEM));
     assert_eq!(s.layout(1), vec![l(0, 8, "rw-p", ""), l(8, 9, "r--p", "")]);
 }
 
@@ -55,10 +49,7 @@ fn mremap_move_keeps_pgoff_and_pages() {
     mmap(&mut s, 1, 4, 1, "r--", "private,anonymous");
     let pfns: Vec<u64> = (0..4).map(|i| s.pfn(1, c(i))).collect();
     let av = s.mapping(1, c(0));
-    let new = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=16K new_len=32K flags=maymove",
-        c(0)
-    ));
+    let new = mremap(&mut s, 1, 0, 4, 8, " flags=maymove").unwrap();
     assert_ne!(new, c(0));
     //  hole   |B|   ...   new |  A (8)  |
     assert_eq!(s.vma(1, c(0)), None);
@@ -98,12 +89,7 @@ fn mremap_multi_vma_move() {
     anon(&mut s, 1, 5, 1);
     touch(&mut s, 1, 0, 2, "write");
     let pfn = s.pfn(1, c(1));
-    let got = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=24K new_len=24K flags=maymove,fixed new_addr={:#x}",
-        c(0),
-        c(100)
-    ));
-    assert_eq!(got, c(100));
+    mv(&mut s, 1, 0, 6, 100);
     // c100  c102  c104 c105 c106
     // | rw- | r-- |    | rw-|
     assert_eq!(
@@ -132,7 +118,7 @@ fn munmap_across_vmas() {
     assert_eq!(s.status(1).vm_rss_kb, 32);
     // munmap [c2, c10)
     // | rw- |                       | rwx |
-    s.ok(&format!("munmap pid=1 addr={:#x} len=32K", c(2)));
+    munmap(&mut s, 1, 2, 8);
     assert_eq!(
         s.layout(1),
         vec![l(0, 2, "rw-p", ""), l(10, 12, "rwxp", "")]
@@ -140,7 +126,7 @@ fn munmap_across_vmas() {
     let st = s.status(1);
     assert_eq!((st.vm_size_kb, st.vm_rss_kb, st.vm_hwm_kb), (16, 16, 32));
     assert_eq!(st.vm_data_kb, 16); // rw- and rwx are both private writable: data
-    s.ok(&format!("munmap pid=1 addr={:#x} len=4K", c(50)));
+    munmap(&mut s, 1, 50, 1);
     assert_eq!(
         s.err(&format!("munmap pid=1 addr={:#x} len=4K", c(0) + 1)),
         Errno::EINVAL
@@ -190,8 +176,8 @@ fn mprotect_account_flag_and_merge() {
     mmap(&mut s, 1, 2, 2, "r--", "private,anonymous");
     anon(&mut s, 1, 10, 2);
     mmap(&mut s, 1, 12, 2, "r--", "private,anonymous");
-    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=r--", c(0)));
-    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=r--", c(10)));
+    mprotect(&mut s, 1, 0, 2, "r--");
+    mprotect(&mut s, 1, 10, 2, "r--");
     assert_eq!(
         s.layout(1),
         vec![
@@ -215,7 +201,7 @@ fn madvise_dontneed_over_holes() {
     anon(&mut s, 1, 0, 2);
     anon(&mut s, 1, 3, 2);
     mmap(&mut s, 1, 6, 2, "rw-", "shared,anonymous");
-    s.ok(&format!("name pid=1 addr={:#x} len=8K name=\"b\"", c(3)));
+    assert_eq!(name(&mut s, 1, 3, 2, "b"), Ok(()));
     touch(&mut s, 1, 0, 2, "write");
     touch(&mut s, 1, 3, 2, "write");
     touch(&mut s, 1, 6, 2, "write");
@@ -236,7 +222,7 @@ fn madvise_dontneed_over_holes() {
     // write: a fresh page from the same anon_vma
     touch(&mut s, 1, 1, 1, "write");
     assert_eq!(s.mapping(1, c(1)), av);
-    assert_eq!(s.names(), vec![("b".to_string(), 1, 1)]);
+    assert_names(&s, &[("b", 1, 1)]);
 }
 
 /// §9.1: mprotect that makes a private mapping writable adds VM_ACCOUNT; WIPEONFORK is for
@@ -250,16 +236,10 @@ fn mprotect_write_adds_account_and_wipeonfork_rules() {
     mmap(&mut s, 1, 2, 2, "rw-", "shared,anonymous");
     assert_eq!(s.smaps_field(1, c(0), "VmFlags"), "rd mr mw me");
     assert_eq!(s.smaps_field(1, c(2), "VmFlags"), "rd wr sh mr mw me ms");
-    s.ok(&format!("mprotect pid=1 addr={:#x} len=8K prot=rw-", c(0)));
+    mprotect(&mut s, 1, 0, 2, "rw-");
     assert_eq!(s.smaps_field(1, c(0), "VmFlags"), "rd wr mr mw me ac");
     assert_eq!(s.status(1).vm_data_kb, 8);
-    assert_eq!(
-        s.err(&format!(
-            "madvise pid=1 addr={:#x} len=8K advice=wipeonfork",
-            c(2)
-        )),
-        Errno::EINVAL
-    );
+    assert_eq!(madvise(&mut s, 1, 2, 2, "wipeonfork"), Err(Errno::EINVAL));
 }
 
 /// §6.7: shrinking with mremap unmaps the tail in place.
@@ -270,15 +250,7 @@ fn mremap_shrink_unmaps_tail() {
     // | w w w w w w w w |              | w w w |
     anon(&mut s, 1, 0, 8);
     touch(&mut s, 1, 0, 8, "write");
-    let got = s.ok(&format!(
-        "mremap pid=1 addr={:#x} old_len=32K new_len=12K",
-        c(0)
-    ));
-    assert_eq!(got, c(0));
+    assert_eq!(mremap(&mut s, 1, 0, 8, 3, ""), Ok(c(0)));
     assert_eq!(s.layout(1), vec![l(0, 3, "rw-p", "")]);
-    let st = s.status(1);
-    assert_eq!(
-        (st.vm_rss_kb, st.vm_hwm_kb, st.vm_size_kb, st.vm_peak_kb),
-        (12, 32, 12, 32)
-    );
+    assert_eq!(marks(&s, 1), (12, 32, 12, 32));
 }

@@ -86,27 +86,18 @@ fn expected_counters(
         let Some(key) = p.frame() else { continue };
         let h = holders[&key].len() as u64;
         let pss = (PAGE << PSS_SHIFT) / h;
-        let anon = matches!(key, Content::Anon(_));
         c.rss += PAGE;
         c.pss += pss;
         if p.young {
             c.referenced += PAGE;
         }
-        if anon {
+        let dirty = if matches!(key, Content::Anon(_)) {
             // Anonymous pages are dirty when written through their PTE (or forked so), clean
             // when a read swapped them in; page-cache pages of private file mappings were only
             // read, so they are clean.
             c.anonymous += PAGE;
             c.pss_anon += pss;
-            if p.dirty {
-                c.pss_dirty += pss;
-            }
-            match (p.dirty, h == 1) {
-                (true, true) => c.private_dirty += PAGE,
-                (true, false) => c.shared_dirty += PAGE,
-                (false, true) => c.private_clean += PAGE,
-                (false, false) => c.shared_clean += PAGE,
-            }
+            p.dirty
         } else {
             let (f, index) = p.file.expect("a file page");
             let file = &model.files[f];
@@ -118,19 +109,28 @@ fn expected_counters(
             } else {
                 c.pss_file += pss;
             }
-            let dirty = file.dirty.contains(&index);
-            if dirty {
-                c.pss_dirty += pss;
-            }
-            match (dirty, h == 1) {
-                (true, true) => c.private_dirty += PAGE,
-                (true, false) => c.shared_dirty += PAGE,
-                (false, true) => c.private_clean += PAGE,
-                (false, false) => c.shared_clean += PAGE,
-            }
+            file.dirty.contains(&index)
+        };
+        if dirty {
+            c.pss_dirty += pss;
+        }
+        match (dirty, h == 1) {
+            (true, true) => c.private_dirty += PAGE,
+            (true, false) => c.shared_dirty += PAGE,
+            (false, true) => c.private_clean += PAGE,
+            (false, false) => c.shared_clean += PAGE,
         }
     }
     c
+}
+
+/// `Ok` if the simulator's `got` is the model's `expect`, else the error naming `what`.
+fn agree<T: PartialEq + std::fmt::Debug>(what: &str, got: T, expect: T) -> Result<(), String> {
+    if got == expect {
+        Ok(())
+    } else {
+        Err(format!("{what}: simulator {got:?}, model {expect:?}"))
+    }
 }
 
 /// `smaps_pte_entry`'s SwapPss for one swap PTE of a slot `count` PTEs refer to.
@@ -147,9 +147,7 @@ fn swap_pss(count: u64) -> u64 {
 /// `model.pfn_of`) the slots and frames the simulator chose, and checks they stay put.
 pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
     let pids: Vec<u32> = model.procs.keys().copied().collect();
-    if m.pids() != pids {
-        return Err(format!("pids: simulator {:?}, model {pids:?}", m.pids()));
-    }
+    agree("pids", &m.pids(), &pids)?;
     let holders = model.frames();
     let swap_counts = model.swap_counts();
     // The model's own rule: a content both mapped and swapped was swapped in through the swap
@@ -397,12 +395,11 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
             st.vm_size_kb,
             st.vm_swap_kb,
         );
-        if got != expect {
-            return Err(format!(
-                "pid {pid} status (RssAnon, RssFile, RssShmem, VmSize, VmSwap) kB: simulator \
-                 {got:?}, model {expect:?}"
-            ));
-        }
+        agree(
+            &format!("pid {pid} status (RssAnon, RssFile, RssShmem, VmSize, VmSwap) kB"),
+            got,
+            expect,
+        )?;
     }
     // rmap: every frame's mappers are exactly the model's holders.
     for (key, hs) in &holders {
@@ -508,11 +505,7 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
         .iter()
         .flat_map(|f| f.cached.iter().map(move |&i| (f.rmap_mapping(), i)))
         .collect();
-    if cached != model_cached {
-        return Err(format!(
-            "page cache: simulator {cached:?}, model {model_cached:?}"
-        ));
-    }
+    agree("page cache", cached, model_cached)?;
     let cache_only: Vec<u64> = model
         .swap_cached
         .iter()
@@ -575,12 +568,11 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
         mi.shmem_kb,
         mi.mapped_kb,
     ];
-    if got != expect {
-        return Err(format!(
-            "meminfo (SwapTotal, SwapFree, SwapCached, AnonPages, Cached, Shmem, Mapped) kB: \
-             simulator {got:?}, model {expect:?}"
-        ));
-    }
+    agree(
+        "meminfo (SwapTotal, SwapFree, SwapCached, AnonPages, Cached, Shmem, Mapped) kB",
+        got,
+        expect,
+    )?;
     let expect: u64 = swap_counts.values().map(|&c| c * swap_pss(c)).sum();
     if total_swap_pss != expect {
         return Err(format!(

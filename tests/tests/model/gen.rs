@@ -240,6 +240,11 @@ fn line(seed: &Seed, model: &Model) -> String {
         // Nobody is alive: start someone (pid 1 may have exited; reuse it).
         return "spawn pid=1 bare".into();
     };
+    // An op on a range: `VERB pid=… addr=… len=…`, then the op's own arguments.
+    let ranged = |verb: &str, page: u64, len: u64, args: &str| {
+        let (a, l) = range(page, len);
+        format!("{verb} pid={pid} addr={a:#x} len={l:#x}{args}")
+    };
     match *seed {
         Seed::Spawn { .. } => unreachable!(),
         Seed::Exit { .. } => format!("exit pid={pid}"),
@@ -247,11 +252,8 @@ fn line(seed: &Seed, model: &Model) -> String {
         Seed::MmapAnon {
             page, len, prot, ..
         } => {
-            let (a, l) = range(page, len);
-            format!(
-                "mmap pid={pid} addr={a:#x} len={l:#x} prot={} flags=private,anonymous,fixed",
-                PROTS[prot]
-            )
+            let args = format!(" prot={} flags=private,anonymous,fixed", PROTS[prot]);
+            ranged("mmap", page, len, &args)
         }
         Seed::MmapFile {
             page,
@@ -261,69 +263,43 @@ fn line(seed: &Seed, model: &Model) -> String {
             off,
             ..
         } => {
-            let (a, l) = range(page, len);
-            format!(
-                "mmap pid={pid} addr={a:#x} len={l:#x} prot={} flags=private,fixed file={} \
-                 offset={:#x}",
+            let args = format!(
+                " prot={} flags=private,fixed file={} offset={:#x}",
                 ["r--", "rw-"][prot],
                 FILES[file].0,
                 off * PAGE
-            )
+            );
+            ranged("mmap", page, len, &args)
         }
         Seed::MmapShared {
             page, len, prot, ..
         } => {
-            let (a, l) = range(page, len);
-            format!(
-                "mmap pid={pid} addr={a:#x} len={l:#x} prot={} flags=shared,anonymous,fixed",
-                PROTS[prot]
-            )
+            let args = format!(" prot={} flags=shared,anonymous,fixed", PROTS[prot]);
+            ranged("mmap", page, len, &args)
         }
-        Seed::Munmap { page, len, .. } => {
-            let (a, l) = range(page, len);
-            format!("munmap pid={pid} addr={a:#x} len={l:#x}")
-        }
+        Seed::Munmap { page, len, .. } => ranged("munmap", page, len, ""),
         Seed::Mprotect {
             page, len, prot, ..
-        } => {
-            let (a, l) = range(page, len);
-            format!(
-                "mprotect pid={pid} addr={a:#x} len={l:#x} prot={}",
-                PROTS[prot]
-            )
-        }
-        Seed::DontNeed { page, len, .. } => {
-            let (a, l) = range(page, len);
-            format!("madvise pid={pid} addr={a:#x} len={l:#x} advice=dontneed")
-        }
+        } => ranged("mprotect", page, len, &format!(" prot={}", PROTS[prot])),
+        Seed::DontNeed { page, len, .. } => ranged("madvise", page, len, " advice=dontneed"),
         Seed::Advise {
             page, len, advice, ..
         } => {
-            let (a, l) = range(page, len);
-            format!(
-                "madvise pid={pid} addr={a:#x} len={l:#x} advice={}",
-                FORK_ADVICE[advice]
-            )
+            let args = format!(" advice={}", FORK_ADVICE[advice]);
+            ranged("madvise", page, len, &args)
         }
         Seed::Touch {
             page, len, write, ..
         } => {
-            let (a, l) = range(page, len);
             let access = if write { "write" } else { "read" };
-            format!("touch pid={pid} addr={a:#x} len={l:#x} access={access}")
+            ranged("touch", page, len, &format!(" access={access}"))
         }
         Seed::Name {
             page, len, name, ..
-        } => {
-            let (a, l) = range(page, len);
-            match name {
-                Some(n) => format!(
-                    "name pid={pid} addr={a:#x} len={l:#x} name=\"{}\"",
-                    NAMES[n]
-                ),
-                None => format!("name pid={pid} addr={a:#x} len={l:#x} clear"),
-            }
-        }
+        } => match name {
+            Some(n) => ranged("name", page, len, &format!(" name=\"{}\"", NAMES[n])),
+            None => ranged("name", page, len, " clear"),
+        },
         Seed::Move {
             page, len, dest, ..
         } => {

@@ -106,6 +106,17 @@ pub struct FileModel {
 }
 
 impl FileModel {
+    fn new(path: &str, pages: u64, shmem: bool) -> FileModel {
+        FileModel {
+            path: path.into(),
+            pages,
+            cached: BTreeSet::new(),
+            shmem,
+            inode: None,
+            dirty: BTreeSet::new(),
+        }
+    }
+
     /// How the rmap names the object: `file:PATH` or `shmem:INODE`.
     pub fn rmap_mapping(&self) -> String {
         if self.shmem {
@@ -170,6 +181,23 @@ fn err(e: Errno) -> Applied {
     Applied {
         expect: Expect::Err(e),
         uncertain: Vec::new(),
+    }
+}
+
+/// The end of a walk that skips holes and reports them at the end: ENOMEM if there was one.
+fn walked(hole: bool, o: Outcome) -> Applied {
+    if hole {
+        err(Errno::ENOMEM)
+    } else {
+        ok(o)
+    }
+}
+
+/// What a page of a mapping holds before any write: its file page, or nothing (`Zero`).
+fn unwritten(file: Option<(usize, u64)>) -> Content {
+    match file {
+        Some((file, index)) => Content::File { file, index },
+        None => Content::Zero,
     }
 }
 
@@ -339,14 +367,8 @@ impl Model {
                 if self.file_by_path(path).is_some() {
                     return err(Errno::EEXIST);
                 }
-                self.files.push(FileModel {
-                    path: path.clone(),
-                    pages: size.div_ceil(PAGE),
-                    cached: BTreeSet::new(),
-                    shmem: false,
-                    inode: None,
-                    dirty: BTreeSet::new(),
-                });
+                self.files
+                    .push(FileModel::new(path, size.div_ceil(PAGE), false));
                 ok(Outcome::Done)
             }
             Call::Spawn(SpawnArgs { pid, .. }) => {
@@ -416,14 +438,8 @@ impl Model {
                 }
                 if flags.shared {
                     assert!(flags.anonymous, "only shared anonymous memory is generated");
-                    self.files.push(FileModel {
-                        path: "/dev/zero".into(),
-                        pages: len.div_ceil(PAGE),
-                        cached: BTreeSet::new(),
-                        shmem: true,
-                        inode: None,
-                        dirty: BTreeSet::new(),
-                    });
+                    self.files
+                        .push(FileModel::new("/dev/zero", len.div_ceil(PAGE), true));
                 }
                 let fid = match file {
                     Some(path) => match self.file_by_path(path) {
@@ -444,10 +460,7 @@ impl Model {
                             shared: flags.shared,
                             file: backing,
                             name: None,
-                            content: match backing {
-                                Some((file, index)) => Content::File { file, index },
-                                None => Content::Zero,
-                            },
+                            content: unwritten(backing),
                             resident: false,
                             swapped: false,
                             dirty: false,
@@ -506,10 +519,7 @@ impl Model {
                     };
                     match advice {
                         Advice::DontNeed => {
-                            p.content = match p.file {
-                                Some((file, index)) => Content::File { file, index },
-                                None => Content::Zero,
-                            };
+                            p.content = unwritten(p.file);
                             p.resident = false;
                             p.swapped = false;
                             p.dirty = false;
@@ -523,11 +533,7 @@ impl Model {
                         Advice::DontDump | Advice::DoDump => panic!("not generated"),
                     }
                 }
-                if hole {
-                    err(Errno::ENOMEM)
-                } else {
-                    ok(Outcome::Done)
-                }
+                walked(hole, Outcome::Done)
             }
             Call::Name(NameArgs {
                 pid,
@@ -557,11 +563,7 @@ impl Model {
                         None => hole = true,
                     }
                 }
-                if hole {
-                    err(Errno::ENOMEM)
-                } else {
-                    ok(Outcome::Done)
-                }
+                walked(hole, Outcome::Done)
             }
             Call::Mremap(MremapArgs {
                 pid,
@@ -806,11 +808,7 @@ impl Model {
             }
             reclaimed += 1;
         }
-        if hole {
-            err(Errno::ENOMEM)
-        } else {
-            ok(Outcome::Pages(reclaimed))
-        }
+        walked(hole, Outcome::Pages(reclaimed))
     }
 
     fn event(&mut self, what: &'static str) {
