@@ -51,14 +51,21 @@ pub(super) fn kb_line(out: &mut Vec<u8>, label: &str, kb: u64, width: usize) {
     out.extend_from_slice(b" kB\n");
 }
 
+/// What `render` appends to an empty buffer, as text (the renderers' tests compare it with
+/// literal expected text).
+#[cfg(test)]
+pub(crate) fn text(render: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut out = Vec::new();
+    render(&mut out);
+    String::from_utf8(out).expect("renderers write UTF-8")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut out = Vec::new();
-        f(&mut out);
-        String::from_utf8(out).unwrap()
+        text(f)
     }
 
     #[test]

@@ -110,9 +110,7 @@ mod tests {
     }
 
     fn line(v: &VmaView) -> String {
-        let mut out = Vec::new();
-        write_vma_header(v, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| write_vma_header(v, out))
     }
 
     #[test]

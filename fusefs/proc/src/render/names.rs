@@ -63,9 +63,7 @@ mod tests {
     }
 
     fn render(objs: &[NameObjectView]) -> String {
-        let mut out = Vec::new();
-        render_names(objs, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| render_names(objs, out))
     }
 
     #[test]

@@ -203,9 +203,7 @@ mod tests {
     use anonmap_abi::vm_flags::*;
 
     fn render(r: &RmapView) -> String {
-        let mut out = Vec::new();
-        render_rmap(r, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| render_rmap(r, out))
     }
 
     fn mapper(pid: u32, flags: u64, label: Option<&str>) -> RmapMapper {

@@ -197,9 +197,7 @@ mod tests {
     }
 
     fn render(vmas: Vec<VmaView>, has_gate_vma: bool) -> String {
-        let mut out = Vec::new();
-        render_smaps(&AddressSpaceView { vmas, has_gate_vma }, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| render_smaps(&AddressSpaceView { vmas, has_gate_vma }, out))
     }
 
     /// Two blocks of the kernel oracle's seed-003/expected.1.smaps (lines 183-234), without

@@ -49,9 +49,7 @@ mod tests {
     use crate::fake::fake_anon_vma as vma;
 
     fn render(space: &AddressSpaceView) -> String {
-        let mut out = Vec::new();
-        render_smaps_rollup(space, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| render_smaps_rollup(space, out))
     }
 
     /// One dirty anon page mapped by three PTEs.

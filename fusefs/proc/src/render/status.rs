@@ -159,9 +159,7 @@ mod tests {
     }
 
     fn render(s: &StatusView) -> String {
-        let mut out = Vec::new();
-        render_status(s, &mut out);
-        String::from_utf8(out).unwrap()
+        crate::render::fmt::text(|out| render_status(s, out))
     }
 
     #[test]
