@@ -64,20 +64,39 @@ impl Counters {
         }
     }
 
-    /// Adds `o` field by field (slack adds up too).
+    /// Adds `o` field by field (slack adds up too). `o` is destructured whole, so a new field
+    /// does not compile until it is summed here too.
     pub fn add(&mut self, o: &Counters) {
-        self.vss += o.vss;
-        self.rss += o.rss;
-        self.pss += o.pss;
-        self.uss += o.uss;
-        self.shared_clean += o.shared_clean;
-        self.shared_dirty += o.shared_dirty;
-        self.private_clean += o.private_clean;
-        self.private_dirty += o.private_dirty;
-        self.anonymous += o.anonymous;
-        self.swap += o.swap;
-        self.swap_pss += o.swap_pss;
-        self.pss_slack += o.pss_slack;
+        let Counters {
+            vss,
+            rss,
+            pss,
+            uss,
+            shared_clean,
+            shared_dirty,
+            private_clean,
+            private_dirty,
+            anonymous,
+            swap,
+            swap_pss,
+            pss_slack,
+        } = *o;
+        for (total, v) in [
+            (&mut self.vss, vss),
+            (&mut self.rss, rss),
+            (&mut self.pss, pss),
+            (&mut self.uss, uss),
+            (&mut self.shared_clean, shared_clean),
+            (&mut self.shared_dirty, shared_dirty),
+            (&mut self.private_clean, private_clean),
+            (&mut self.private_dirty, private_dirty),
+            (&mut self.anonymous, anonymous),
+            (&mut self.swap, swap),
+            (&mut self.swap_pss, swap_pss),
+            (&mut self.pss_slack, pss_slack),
+        ] {
+            *total += v;
+        }
     }
 
     /// Whether any page of it is private (showmap's `-t`).

@@ -310,7 +310,7 @@ impl Filesystem for TreeFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anonmap_proc::fake::{fake_process, FakeSource, FakeState};
+    use anonmap_proc::fake::FakeSource;
     use anonmap_proc::tree::ProcFile;
 
     #[test]
@@ -358,9 +358,7 @@ mod tests {
 
     #[test]
     fn live_node_follows_the_machine() {
-        let mut state = FakeState::default();
-        state.processes.insert(7, fake_process(7, "seven", 1, 1));
-        let source = Arc::new(FakeSource::new(state));
+        let source = Arc::new(FakeSource::machine(&[(7, "seven", 1, 1)], &[]));
         let fs = TreeFs::new(source.clone());
         let ino = INodeNo(ino_of(Node::ProcFile(7, ProcFile::Maps)).unwrap());
         assert_eq!(fs.live_node(ino), Ok(Node::ProcFile(7, ProcFile::Maps)));

@@ -153,17 +153,11 @@ impl DirSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anonmap_proc::fake::{fake_frame, fake_process, FakeSource, FakeState};
+    use anonmap_proc::fake::{fake_frame, FakeSource};
     use anonmap_proc::render;
 
     fn source() -> FakeSource {
-        let mut state = FakeState::default();
-        state.processes.insert(7, fake_process(7, "seven", 20, 3));
-        state.processes.insert(12, fake_process(12, "twelve", 2, 1));
-        for pfn in [5, 9, 0x1f] {
-            state.frames.insert(pfn, fake_frame(pfn, 7, 0x1000_0000));
-        }
-        FakeSource::new(state)
+        FakeSource::machine(&[(7, "seven", 20, 3), (12, "twelve", 2, 1)], &[5, 9, 0x1f])
     }
 
     fn read_all(f: &mut OpenFile, s: &dyn Source, chunk: u32) -> Vec<u8> {

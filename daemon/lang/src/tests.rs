@@ -792,29 +792,31 @@ fn canonical_printing() {
         "mmap pid=3 addr=0x10 len=0x100000 prot=r-x flags=private,anonymous file=\"a b\" \
          offset=0x1000 as=x"
     );
-    let command = parse("spawn bare uid=5 comm=\"a\\\\b\" pid=1");
-    assert_eq!(
-        command.to_string(),
-        "spawn pid=1 comm=\"a\\\\b\" uid=5 bare"
-    );
-    let command = parse("spawn bare brk=1M comm=x pid=2 uid=0");
-    assert_eq!(
-        command.to_string(),
-        "spawn pid=2 comm=x uid=0 brk=0x100000 bare"
-    );
     // Labels are resolved: the canonical line carries the address.
-    let command = parse("name clear len=1 addr=x+0 pid=2");
-    assert_eq!(
-        command.to_string(),
-        "name pid=2 addr=0x20000000 len=0x1 clear"
-    );
-    let command = parse("name name=\"\" len=1 addr=x pid=2");
-    assert_eq!(
-        command.to_string(),
-        "name pid=2 addr=0x20000000 len=0x1 name=\"\""
-    );
-    let command = parse("file size=0 path=a:b@c+d-e_f.g/h");
-    assert_eq!(command.to_string(), "file path=a:b@c+d-e_f.g/h size=0x0");
+    for (line, canonical) in [
+        (
+            "spawn bare uid=5 comm=\"a\\\\b\" pid=1",
+            "spawn pid=1 comm=\"a\\\\b\" uid=5 bare",
+        ),
+        (
+            "spawn bare brk=1M comm=x pid=2 uid=0",
+            "spawn pid=2 comm=x uid=0 brk=0x100000 bare",
+        ),
+        (
+            "name clear len=1 addr=x+0 pid=2",
+            "name pid=2 addr=0x20000000 len=0x1 clear",
+        ),
+        (
+            "name name=\"\" len=1 addr=x pid=2",
+            "name pid=2 addr=0x20000000 len=0x1 name=\"\"",
+        ),
+        (
+            "file size=0 path=a:b@c+d-e_f.g/h",
+            "file path=a:b@c+d-e_f.g/h size=0x0",
+        ),
+    ] {
+        assert_eq!(parse(line).to_string(), canonical, "{line}");
+    }
     let munmap = Call::Munmap(MunmapArgs {
         pid: 4,
         addr: 0xdead_b000,

@@ -337,19 +337,15 @@ mod tests {
         }
         let f = parse_mmap_flags("growsdown,private").unwrap();
         assert!(f.private && f.growsdown && !f.shared);
-        assert!(parse_mmap_flags("").unwrap_err().message.contains("empty"));
-        assert!(parse_mmap_flags("private,,fixed")
-            .unwrap_err()
-            .message
-            .contains("empty item"));
-        assert!(parse_mmap_flags("private,privat")
-            .unwrap_err()
-            .message
-            .contains("unknown mmap flag \"privat\""));
-        assert!(parse_mmap_flags("fixed,private,fixed")
-            .unwrap_err()
-            .message
-            .contains("\"fixed\" given twice"));
+        for (s, want) in [
+            ("", "empty"),
+            ("private,,fixed", "empty item"),
+            ("private,privat", "unknown mmap flag \"privat\""),
+            ("fixed,private,fixed", "\"fixed\" given twice"),
+        ] {
+            let e = parse_mmap_flags(s).unwrap_err();
+            assert!(e.message.contains(want), "{s:?}: {e}");
+        }
         assert!(parse_mremap_flags("maymove,private")
             .unwrap_err()
             .message

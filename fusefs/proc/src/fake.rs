@@ -50,6 +50,25 @@ impl FakeSource {
         }
     }
 
+    /// A machine of [`fake_process`]es, each `(pid, comm, vmas, pages_per_vma)`, and of
+    /// resident frames `pfns`, each a [`fake_frame`] that the first process maps at
+    /// 0x10000000.
+    pub fn machine(processes: &[(u32, &str, u64, u64)], pfns: &[u64]) -> FakeSource {
+        let mut state = FakeState::default();
+        for &(pid, comm, vmas, pages) in processes {
+            state
+                .processes
+                .insert(pid, fake_process(pid, comm, vmas, pages));
+        }
+        let first = processes.first().map_or(1, |p| p.0);
+        for &pfn in pfns {
+            state
+                .frames
+                .insert(pfn, fake_frame(pfn, first, 0x1000_0000));
+        }
+        FakeSource::new(state)
+    }
+
     /// Changes the machine; readers see the change whole or not at all.
     pub fn update<R>(&self, f: impl FnOnce(&mut FakeState) -> R) -> R {
         f(&mut self.state.lock().unwrap())

@@ -377,14 +377,10 @@ pub fn read_pagemap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::{fake_frame, fake_process, FakeSource, FakeState};
+    use crate::fake::FakeSource;
 
     fn source() -> FakeSource {
-        let mut state = FakeState::default();
-        state.processes.insert(7, fake_process(7, "seven", 2, 1));
-        state.processes.insert(12, fake_process(12, "twelve", 1, 1));
-        state.frames.insert(0x1f, fake_frame(0x1f, 7, 0x1000_0000));
-        FakeSource::new(state)
+        FakeSource::machine(&[(7, "seven", 2, 1), (12, "twelve", 1, 1)], &[0x1f])
     }
 
     #[test]

@@ -59,6 +59,16 @@ fn stdout_ok(out: &Output, what: &str) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+/// The row of `anonmap map PID --bytes` whose name is `name`.
+fn map_row(d: &Daemon, pid: u32, name: &str) -> String {
+    let pid = pid.to_string();
+    let map = stdout_ok(&anonmap(d, &["map", &pid, "--bytes"], None), "map");
+    map.lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no {name} row in:\n{map}"))
+        .to_string()
+}
+
 fn demo() -> Daemon {
     Daemon::start(&Options {
         extra: vec!["--demo".into()],
@@ -124,11 +134,7 @@ fn run_stops_at_the_first_error_and_keep_going_continues() {
         "{text}"
     );
     assert!(text.contains("EINVAL"), "{text}");
-    let map = stdout_ok(&anonmap(&d, &["map", "700", "--bytes"], None), "map 700");
-    let row = map
-        .lines()
-        .find(|l| l.contains("[anon:e2e: region/one]"))
-        .unwrap_or_else(|| panic!("no named row in:\n{map}"));
+    let row = map_row(&d, 700, "[anon:e2e: region/one]");
     // The touch from r+1 covers 17 pages (64 KiB from an unaligned start); the run stopped
     // before the second touch.
     assert!(row.contains(&(17 * 4096).to_string()), "{row}");
@@ -151,11 +157,7 @@ fn run_stops_at_the_first_error_and_keep_going_continues() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 lines applied, 1 failed"), "{text}");
-    let map = stdout_ok(&anonmap(&d, &["map", "700", "--bytes"], None), "map 700");
-    let row = map
-        .lines()
-        .find(|l| l.contains("[anon:e2e: second]"))
-        .unwrap_or_else(|| panic!("no second row in:\n{map}"));
+    let row = map_row(&d, 700, "[anon:e2e: second]");
     assert!(row.contains("65536"), "{row}");
 }
 
