@@ -354,16 +354,19 @@ impl Machine {
     /// `do_fault_around`: maps the cached pages of the 16-page block around `addr`, clipped to
     /// the VMA and to the PTE table, that have no PTE yet.
     fn fault_around(&mut self, pid: Pid, vma: VmaId, addr: u64, f: FileId) {
+        // do_fault_around, in PTE slots of the page table holding the fault: the window starts
+        // at the aligned 16-slot block, or at the VMA's start if that is later in this table,
+        // and is 16 slots long from there, cut at the table's end and the VMA's end.
         let (v_start, v_end) = (self.vmas[vma.0].start, self.vmas[vma.0].end);
         let pte_off = vpn(addr) % PTRS_PER_PTE;
         let table_base = vpn(addr) - pte_off;
-        let from = (vpn(addr) & !(FAULT_AROUND_PAGES - 1))
-            .max(vpn(v_start))
-            .max(table_base);
-        let to = (vpn(addr) & !(FAULT_AROUND_PAGES - 1))
-            .saturating_add(FAULT_AROUND_PAGES)
-            .min(vpn(v_end))
-            .min(table_base + PTRS_PER_PTE);
+        let vma_off = vpn(addr) - vpn(v_start);
+        let vma_pages = vpn(v_end) - vpn(v_start);
+        let from_pte = (pte_off & !(FAULT_AROUND_PAGES - 1)).max(pte_off - pte_off.min(vma_off));
+        let to_pte = (from_pte + FAULT_AROUND_PAGES)
+            .min(PTRS_PER_PTE)
+            .min(pte_off + vma_pages - vma_off);
+        let (from, to) = (table_base + from_pte, table_base + to_pte);
         let file_pages = self.files[f.0].pages();
         for page_vpn in from..to {
             let a = page_vpn << PAGE_SHIFT;

@@ -822,8 +822,10 @@ impl Model {
             .expect("validated")
     }
 
-    /// `do_fault_around`: the cached, unmapped file pages of the 16-page block around `v`,
-    /// clipped to the VMA and to the page table, get mapped.
+    /// `do_fault_around`: the cached, unmapped file pages of a 16-page window get mapped. The
+    /// window starts at the 16-page block around `v`, or at the VMA's start or the page
+    /// table's start if later, and is 16 pages long from there, cut at the VMA's end and the
+    /// page table's end.
     fn fault_around(&mut self, pid: u32, v: u64, bounds: &VmaBounds) {
         let Some((vs, ve)) = bounds(pid, v) else {
             return;
@@ -831,7 +833,7 @@ impl Model {
         let block = v & !(FAULT_AROUND_PAGES - 1);
         let table = v - v % PTRS_PER_PTE;
         let from = block.max(vs).max(table);
-        let to = (block + FAULT_AROUND_PAGES)
+        let to = (from + FAULT_AROUND_PAGES)
             .min(ve)
             .min(table + PTRS_PER_PTE);
         for w in from..to {
