@@ -337,6 +337,8 @@ impl Machine {
                     .counters
                     .update_hiwater_rss();
                 m.zap_range(vma, s, e);
+                let pt = &mut m.procs.get_mut(&pid).expect("live").mm.pt;
+                pt.reclaim_empty_ptes(vpn(s), vpn(e));
                 Ok(())
             });
         }

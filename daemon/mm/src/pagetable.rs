@@ -375,6 +375,42 @@ impl PageTable {
         self.table_pages -= freed;
     }
 
+    /// Frees every PTE table whose whole 512-page span lies in `[start, end)` (page numbers) and
+    /// that holds no entry: what MADV_DONTNEED does after zapping on 6.18 (CONFIG_PT_RECLAIM,
+    /// `zap_pte_range` → `try_get_and_clear_pmd`: only when the zapped range covers the whole
+    /// PMD). The directories above are kept, as the kernel keeps them.
+    pub fn reclaim_empty_ptes(&mut self, start: u64, end: u64) {
+        if start >= end {
+            return;
+        }
+        let (a0, ..) = split(start);
+        let a1 = split(end - 1).0;
+        let mut freed = 0;
+        for a in a0..=a1 {
+            let base_a = a as u64 * PGD_SPAN;
+            let Some(pud) = &mut self.pgd.slots[a] else {
+                continue;
+            };
+            let (b0, b1) = sub_range(base_a, PUD_SPAN, start, end);
+            for b in b0..=b1 {
+                let base_b = base_a + b as u64 * PUD_SPAN;
+                let Some(pmd) = &mut pud.slots[b] else {
+                    continue;
+                };
+                let (c0, c1) = sub_range(base_b, PMD_SPAN, start, end);
+                for c in c0..=c1 {
+                    let base_c = base_b + c as u64 * PMD_SPAN;
+                    let covered = base_c >= start && base_c + PMD_SPAN <= end;
+                    if covered && pmd.slots[c].as_ref().is_some_and(|t| t.used == 0) {
+                        pmd.slots[c] = None;
+                        freed += 1;
+                    }
+                }
+            }
+        }
+        self.table_pages -= freed;
+    }
+
     /// Recounts table pages and per-table `used` counts (for the invariant check): returns
     /// (table pages, whether every `used` count matched).
     pub fn recount(&self) -> (u64, bool) {
