@@ -335,6 +335,26 @@ impl PageTable {
     /// their entries must already be none. This is `free_pgtables`' rule: a table is freed only
     /// when no VMA can use any part of it.
     pub fn free_tables(&mut self, start: u64, end: u64, floor: u64, ceiling: u64) {
+        self.free_tables_below(start, end, floor, ceiling, true);
+    }
+
+    /// Frees every PTE table whose whole 512-page span lies in `[start, end)` (page numbers);
+    /// all their entries must already be none. This is what MADV_DONTNEED does after zapping on
+    /// 6.18 (CONFIG_PT_RECLAIM, `zap_pte_range` → `try_get_and_clear_pmd`: only when the zapped
+    /// range covers the whole PMD). The directories above stay, as the kernel keeps them.
+    pub fn reclaim_empty_ptes(&mut self, start: u64, end: u64) {
+        self.free_tables_below(start, end, start, end, false);
+    }
+
+    /// [`PageTable::free_tables`]; `directories` says whether emptied PMD and PUD pages go too.
+    fn free_tables_below(
+        &mut self,
+        start: u64,
+        end: u64,
+        floor: u64,
+        ceiling: u64,
+        directories: bool,
+    ) {
         if start >= end {
             return;
         }
@@ -362,50 +382,14 @@ impl PageTable {
                         freed += 1;
                     }
                 }
-                if inside(base_b, PUD_SPAN) && pmd.is_empty() {
+                if directories && inside(base_b, PUD_SPAN) && pmd.is_empty() {
                     pud.slots[b] = None;
                     freed += 1;
                 }
             }
-            if inside(base_a, PGD_SPAN) && pud.is_empty() {
+            if directories && inside(base_a, PGD_SPAN) && pud.is_empty() {
                 self.pgd.slots[a] = None;
                 freed += 1;
-            }
-        }
-        self.table_pages -= freed;
-    }
-
-    /// Frees every PTE table whose whole 512-page span lies in `[start, end)` (page numbers) and
-    /// that holds no entry: what MADV_DONTNEED does after zapping on 6.18 (CONFIG_PT_RECLAIM,
-    /// `zap_pte_range` → `try_get_and_clear_pmd`: only when the zapped range covers the whole
-    /// PMD). The directories above are kept, as the kernel keeps them.
-    pub fn reclaim_empty_ptes(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        let (a0, ..) = split(start);
-        let a1 = split(end - 1).0;
-        let mut freed = 0;
-        for a in a0..=a1 {
-            let base_a = a as u64 * PGD_SPAN;
-            let Some(pud) = &mut self.pgd.slots[a] else {
-                continue;
-            };
-            let (b0, b1) = sub_range(base_a, PUD_SPAN, start, end);
-            for b in b0..=b1 {
-                let base_b = base_a + b as u64 * PUD_SPAN;
-                let Some(pmd) = &mut pud.slots[b] else {
-                    continue;
-                };
-                let (c0, c1) = sub_range(base_b, PMD_SPAN, start, end);
-                for c in c0..=c1 {
-                    let base_c = base_b + c as u64 * PMD_SPAN;
-                    let covered = base_c >= start && base_c + PMD_SPAN <= end;
-                    if covered && pmd.slots[c].as_ref().is_some_and(|t| t.used == 0) {
-                        pmd.slots[c] = None;
-                        freed += 1;
-                    }
-                }
             }
         }
         self.table_pages -= freed;

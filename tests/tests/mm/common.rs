@@ -61,6 +61,12 @@ pub fn anon(s: &mut Sim, pid: u32, page: u64, pages: u64) {
     mmap(s, pid, page, pages, "rw-", "private,anonymous");
 }
 
+/// [`anon`], then every page of it written.
+pub fn anon_written(s: &mut Sim, pid: u32, page: u64, pages: u64) {
+    anon(s, pid, page, pages);
+    touch(s, pid, page, pages, "write");
+}
+
 /// `touch` with `access` (`read` or `write`).
 pub fn touch(s: &mut Sim, pid: u32, page: u64, pages: u64, access: &str) {
     let at = range(page, pages);

@@ -10,7 +10,9 @@
 
 use anonmap_testkit::sim::{c, l, P};
 
-use crate::common::{anon, arena, bare, carveout, madvise, mprotect, munmap, mv, touch};
+use crate::common::{
+    anon, anon_written, arena, bare, carveout, madvise, mprotect, munmap, mv, touch,
+};
 
 /// §8.3.1: two adjacent MAP_FIXED anon RW 4-page maps → one 8-page rw-p line.
 #[test]
@@ -75,8 +77,7 @@ fn host_mremap_faulted_vma_to_new_address() {
     let mut s = carveout();
     // c0  c2          c10                      c30
     // |---|  rw- (8)  |          ---           |
-    anon(&mut s, 1, 2, 8);
-    touch(&mut s, 1, 2, 8, "write");
+    anon_written(&mut s, 1, 2, 8);
     // |---|   hole    |  ---  |  rw- (8)  | --- |
     mv(&mut s, 1, 2, 8, 15);
     assert_eq!(

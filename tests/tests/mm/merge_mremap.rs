@@ -11,7 +11,7 @@
 
 use anonmap_testkit::sim::{c, l, Sim, C, P};
 
-use crate::common::{anon, arena, carveout, mmap_file, mremap, munmap, mv, touch};
+use crate::common::{anon, anon_written, arena, carveout, mmap_file, mremap, munmap, mv, touch};
 
 /// §8.2 handle_uprobe_upon_merged_vma, without the uprobe (the simulator has none): a 10-page
 /// PROT_EXEC private file mapping, its first page moved to +5 as two pages, then one page moved
@@ -165,8 +165,7 @@ fn merge_mremap_correct_placed_faulted() {
     let mut s = carveout();
     // c1                                  c16
     // |              faulted              |
-    anon(&mut s, 1, 1, 15);
-    touch(&mut s, 1, 1, 15, "write");
+    anon_written(&mut s, 1, 1, 15);
     let av = s.mapping(1, c(1));
     // |  ptr  | \ | ptr2 | \ | ptr3 |     (middle +1000, last +2000)
     mv(&mut s, 1, 11, 5, 2011);

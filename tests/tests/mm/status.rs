@@ -10,7 +10,9 @@
 use anonmap_proc::render::render_status;
 use anonmap_testkit::sim::Sim;
 
-use crate::common::{anon, bare, dontneed, marks, mmap, mmap_file, mprotect, munmap, touch};
+use crate::common::{
+    anon, anon_written, bare, dontneed, marks, mmap, mmap_file, mprotect, munmap, touch,
+};
 
 /// §4.4: VmSize/VmData/VmLib/VmRSS/RssAnon/RssFile/RssShmem/VmHWM/VmPeak through a few ops,
 /// and one rendered line's format.
@@ -106,8 +108,7 @@ fn status_hiwater_survives_dontneed() {
     let mut s = bare();
     // c0              c8
     // | w w w w w w w w |   then DONTNEED all
-    anon(&mut s, 1, 0, 8);
-    touch(&mut s, 1, 0, 8, "write");
+    anon_written(&mut s, 1, 0, 8);
     assert_eq!(dontneed(&mut s, 1, 0, 8), Ok(()));
     let st = s.status(1);
     assert_eq!((st.vm_rss_kb, st.vm_hwm_kb), (0, 32));
@@ -133,8 +134,7 @@ fn status_hiwater_of_a_forked_child() {
     s.ok("fork pid=1 child=2");
     assert_eq!(marks(&s, 2), (8, 8, 8, 8));
     // The child's own peak is then tracked from there.
-    anon(&mut s, 2, 2, 2);
-    touch(&mut s, 2, 2, 2, "write");
+    anon_written(&mut s, 2, 2, 2);
     munmap(&mut s, 2, 0, 4);
     assert_eq!(marks(&s, 2), (0, 16, 0, 16));
 }

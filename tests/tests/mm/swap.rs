@@ -13,7 +13,9 @@ use anonmap_mm::{Machine, MachineConfig};
 use anonmap_proc::view::{SmapsCounters, PSS_SHIFT};
 use anonmap_testkit::sim::{c, Sim, C, P};
 
-use crate::common::{anon, dontneed, mappers, mmap, mmap_file, munmap, mv, reclaim, touch};
+use crate::common::{
+    anon, anon_written, dontneed, mappers, mmap, mmap_file, munmap, mv, reclaim, touch,
+};
 
 /// A whole page of PSS in fixed point.
 const FULL: u64 = P << PSS_SHIFT;
@@ -264,8 +266,7 @@ fn swap_in_without_free_frames_is_enomem_and_changes_nothing() {
     // 4 frames: the zero page and three usable ones.
     let mut s = written(4, 16, 3, 3);
     reclaim(&mut s, 1, 0, 2).unwrap();
-    anon(&mut s, 1, 256, 2);
-    touch(&mut s, 1, 256, 2, "write");
+    anon_written(&mut s, 1, 256, 2);
     // RAM is now full (3 frames in use); both swapped pages need a frame each.
     let before = smaps(&s, 1, C);
     assert_eq!(

@@ -12,8 +12,8 @@ use anonmap_abi::Errno;
 use anonmap_testkit::sim::{c, l, Sim, P};
 
 use crate::common::{
-    anon, assert_names, bare, dontneed, madvise, marks, mmap, mprotect, mremap, munmap, mv, name,
-    touch,
+    anon, anon_written, assert_names, bare, dontneed, madvise, marks, mmap, mprotect, mremap,
+    munmap, mv, name, touch,
 };
 
 /// §6.7: in-place growth extends vm_end; without MAYMOVE a blocked growth is ENOMEM.
@@ -22,8 +22,7 @@ fn mremap_grow_in_place() {
     let mut s = bare();
     // c0      c4        c8 c9
     // |  A w  |  free   |B|
-    anon(&mut s, 1, 0, 4);
-    touch(&mut s, 1, 0, 4, "write");
+    anon_written(&mut s, 1, 0, 4);
     mmap(&mut s, 1, 8, 1, "r--", "private,anonymous");
     let got = mremap(&mut s, 1, 0, 4, 8, "");
     // |      A (8)        |B|
@@ -44,8 +43,7 @@ fn mremap_move_keeps_pgoff_and_pages() {
     let mut s = bare();
     // c0      c4 c5
     // | A (w) |B|
-    anon(&mut s, 1, 0, 4);
-    touch(&mut s, 1, 0, 4, "write");
+    anon_written(&mut s, 1, 0, 4);
     mmap(&mut s, 1, 4, 1, "r--", "private,anonymous");
     let pfns: Vec<u64> = (0..4).map(|i| s.pfn(1, c(i))).collect();
     let av = s.mapping(1, c(0));
@@ -248,8 +246,7 @@ fn mremap_shrink_unmaps_tail() {
     let mut s = bare();
     // c0              c8           →   c0      c3
     // | w w w w w w w w |              | w w w |
-    anon(&mut s, 1, 0, 8);
-    touch(&mut s, 1, 0, 8, "write");
+    anon_written(&mut s, 1, 0, 8);
     assert_eq!(mremap(&mut s, 1, 0, 8, 3, ""), Ok(c(0)));
     assert_eq!(s.layout(1), vec![l(0, 3, "rw-p", "")]);
     assert_eq!(marks(&s, 1), (12, 32, 12, 32));
@@ -265,8 +262,7 @@ fn madvise_dontneed_frees_the_page_tables_it_empties() {
     let pte_kb = |s: &Sim| s.status(1).vm_pte_kb;
     // c0 (a 2 MiB boundary)        c1024 (8 MiB)
     // |WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW|    four PTE tables, a PMD page and a PUD page
-    anon(&mut s, 1, 0, 2048);
-    touch(&mut s, 1, 0, 2048, "write");
+    anon_written(&mut s, 1, 0, 2048);
     assert_eq!(pte_kb(&s), 24);
     // |...............|WWWWWWWWWWWWWW|    the first two tables are empty and freed
     dontneed(&mut s, 1, 0, 1024).unwrap();
