@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anonmap_lang::script::{check, statements};
-use anonmap_lang::Command;
+use anonmap_abi::{Call, Error, Kernel, Outcome};
+use anonmap_lang::Session;
 use anonmap_mm::Machine;
 use anonmap_proc::Source;
 use tokio::net::UnixListener;
@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::journal::{self, Journal, JournalError};
 use crate::server::notify::notify;
-use crate::server::{self, BindError, Context, Peer, SharedMachine};
+use crate::server::{self, BindError, Context, SharedMachine};
 use crate::DEMO;
 
 /// Why the daemon could not start, or stopped with an error.
@@ -267,6 +267,21 @@ fn lock_state_dir(dir: &Path) -> Result<File, DaemonError> {
     Ok(file)
 }
 
+/// The shared machine as root's [`Kernel`]: each call applied and journaled, the last journal
+/// sequence number kept to wait for.
+struct AsRoot<'a> {
+    shared: &'a SharedMachine,
+    last_seq: Option<u64>,
+}
+
+impl Kernel for AsRoot<'_> {
+    fn apply(&mut self, call: &Call) -> Result<Outcome, Error> {
+        let applied = self.shared.apply(0, call.clone())?;
+        self.last_seq = applied.seq.or(self.last_seq);
+        applied.result
+    }
+}
+
 /// Runs the built-in demo into an empty machine, as root, through the journal; waits until it
 /// is durable.
 async fn load_demo(
@@ -277,35 +292,18 @@ async fn load_demo(
         tracing::info!("--demo: the machine is not empty; the demo is not loaded again");
         return Ok(());
     }
-    let mut peer = Peer::new(0);
-    let mut last_seq = None;
-    let mut ops = 0;
-    for stmt in statements(DEMO) {
-        let stmt = stmt.map_err(|e| DaemonError::Demo {
+    let mut root = AsRoot {
+        shared,
+        last_seq: None,
+    };
+    let summary = Session::new()
+        .run_script(&mut root, DEMO)
+        .map_err(|e| DaemonError::Demo {
             line_no: e.line_no,
-            line: String::new(),
+            line: e.line,
             message: e.message,
         })?;
-        let failed = |message: String| DaemonError::Demo {
-            line_no: stmt.line_no,
-            line: stmt.text.to_string(),
-            message,
-        };
-        let (call, bind) = match peer.session.parse(stmt.text) {
-            Ok(Some(Command::Call { call, bind })) => (call, bind),
-            Ok(_) => return Err(failed("the demo holds calls only".into())),
-            Err(e) => return Err(failed(e.to_string())),
-        };
-        let applied = shared
-            .apply(peer.uid, call)
-            .map_err(|e| failed(e.to_string()))?;
-        check(stmt.expect, &applied.result).map_err(failed)?;
-        if let Ok(outcome) = &applied.result {
-            peer.session.bind(bind.as_deref(), outcome);
-        }
-        last_seq = applied.seq.or(last_seq);
-        ops += 1;
-    }
+    let (last_seq, ops) = (root.last_seq, summary.calls);
     if let (Some(seq), Some(mut durable)) = (last_seq, durable) {
         durable
             .wait_for(|d| *d >= seq)

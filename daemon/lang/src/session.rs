@@ -88,21 +88,6 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Runs one line: `Ok(None)` for a blank or comment line. A `read` is `EINVAL`.
-    pub fn run_line(
-        &mut self,
-        kernel: &mut (impl Kernel + ?Sized),
-        line: &str,
-    ) -> Result<Option<Outcome>, Error> {
-        match self.parse(line)? {
-            None => Ok(None),
-            Some(Command::Call { call, bind }) => {
-                self.call(kernel, &call, bind.as_deref()).map(Some)
-            }
-            Some(Command::Read { .. }) => Err(read_refused()),
-        }
-    }
-
     /// Runs a whole script; stops at the first line that does not parse or whose result does
     /// not meet its expectation.
     pub fn run_script(

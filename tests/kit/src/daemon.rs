@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anonmap_fusefs::mount::detach;
 
-use crate::wire::exchange_on;
+use crate::wire::{exchange_on, lines_of};
 
 /// How long a daemon may take to become ready or to exit before a test gives up.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -322,12 +322,7 @@ impl Daemon {
 
     /// Sends `lines` pipelined on a new connection and returns one reply per line.
     pub fn exchange<S: AsRef<str>>(&self, lines: &[S]) -> Vec<String> {
-        let mut input = Vec::new();
-        for l in lines {
-            input.extend_from_slice(l.as_ref().as_bytes());
-            input.push(b'\n');
-        }
-        self.exchange_bytes(input, lines.len())
+        self.exchange_bytes(lines_of(lines), lines.len())
     }
 
     /// Sends raw `input` on a new connection (from a writer thread) and reads `replies` replies.

@@ -101,11 +101,21 @@ pub fn compare_case(case: &Path, m: &Machine) -> Vec<(String, Result<(), String>
 
 /// Runs a script on a fresh 64 MiB machine (ample for the arena) with the language's session,
 /// every `#! err` expectation checked and every invariant checked after every call. The error
-/// names the line.
-pub fn run_script(text: &str) -> Result<(Machine, ScriptSummary), String> {
+/// names the line. With `trace`, the arena's VMAs of every process are printed after each call.
+pub fn run_script(text: &str, trace: bool) -> Result<(Machine, ScriptSummary), String> {
     let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
     let summary = Session::new()
-        .run_script_with(&mut m, text, |m, _, _| {
+        .run_script_with(&mut m, text, |m, stmt, _| {
+            if trace {
+                eprintln!("{}: {}", stmt.line_no, stmt.text);
+                for pid in m.pids() {
+                    for v in m.address_space_view(pid).into_iter().flat_map(|s| s.vmas) {
+                        if v.start >= ARENA.0 && v.end <= ARENA.1 {
+                            eprintln!("   {pid}: {:x}-{:x} {:#x}", v.start, v.end, v.flags);
+                        }
+                    }
+                }
+            }
             m.check_invariants()
                 .map_err(|e| format!("invariant broken: {e}"))
         })
@@ -127,14 +137,18 @@ pub struct CasesSummary {
 }
 
 /// Runs every case under `dir` (absolute, or relative to `tests/fixtures`) and compares every
-/// expected file.
+/// expected file. `ORACLE_TRACE=seed-001` traces the cases whose path contains `seed-001`.
 pub fn run_cases(dir: impl AsRef<Path>) -> CasesSummary {
+    let trace = std::env::var("ORACLE_TRACE").ok();
     let mut s = CasesSummary::default();
     for case in cases(dir) {
         s.cases += 1;
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(case.join("script.anonmap")).unwrap();
-        let m = match run_script(&text) {
+        let traced = trace
+            .as_deref()
+            .is_some_and(|t| case.to_string_lossy().contains(t));
+        let m = match run_script(&text, traced) {
             Ok((m, summary)) => {
                 s.calls += summary.calls;
                 s.expected_failures += summary.expected_failures;

@@ -16,60 +16,24 @@
 mod procfs_roundtrip;
 mod swap;
 
-use std::path::Path;
-
 use anonmap_lang::Session;
 use anonmap_mm::{Machine, MachineConfig};
-use anonmap_testkit::oracle::{cases, compare_case, ARENA};
-
-/// Runs a case's script, checking every `#! err` and the invariants after every call.
-fn run_case(case: &Path) -> (Machine, usize, usize) {
-    let text = std::fs::read_to_string(case.join("script.anonmap")).unwrap();
-    let trace = std::env::var("ORACLE_TRACE").is_ok_and(|t| case.to_string_lossy().contains(&t));
-    let mut m = Machine::new(MachineConfig::with_ram(64 << 20));
-    let summary = Session::new()
-        .run_script_with(&mut m, &text, |m, stmt, _| {
-            if trace {
-                eprintln!("{}: {}", stmt.line_no, stmt.text);
-                for pid in m.pids() {
-                    for v in m.address_space_view(pid).unwrap().vmas {
-                        if v.start >= ARENA.0 && v.end <= ARENA.1 {
-                            eprintln!("   {pid}: {:x}-{:x} {:#x}", v.start, v.end, v.flags);
-                        }
-                    }
-                }
-            }
-            m.check_invariants()
-                .map_err(|e| format!("invariant broken: {e}"))
-        })
-        .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-    (m, summary.calls, summary.expected_failures)
-}
+use anonmap_testkit::oracle::{cases, run_cases};
 
 /// Runs every case under `dir` and asserts that every expected file matches.
 fn assert_cases_match(dir: &str) {
-    let (mut files, mut calls, mut failed) = (0, 0, 0);
-    let mut failures = Vec::new();
-    let cases = cases(dir);
-    for case in &cases {
-        let (m, c, f) = run_case(case);
-        calls += c;
-        failed += f;
-        for (_, verdict) in compare_case(case, &m) {
-            files += 1;
-            if let Err(diff) = verdict {
-                failures.push(diff);
-            }
-        }
-    }
+    let r = run_cases(dir);
     eprintln!(
-        "oracle {dir}: {} cases, {calls} calls ({failed} failed as the kernel's did), {files} \
-         expected files, {} differ",
-        cases.len(),
-        failures.len()
+        "oracle {dir}: {} cases, {} calls ({} failed as the kernel's did), {} expected files, {} \
+         differ",
+        r.cases,
+        r.calls,
+        r.expected_failures,
+        r.files,
+        r.failures.len()
     );
-    assert!(files > 0, "no expected files under {dir}");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(r.files > 0, "no expected files under {dir}");
+    assert!(r.failures.is_empty(), "{}", r.failures.join("\n"));
 }
 
 #[test]
