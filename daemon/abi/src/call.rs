@@ -61,6 +61,8 @@ pub struct MmapFlags {
     pub noreserve: bool,
     /// MAP_GROWSDOWN
     pub growsdown: bool,
+    /// MAP_LOCKED
+    pub locked: bool,
 }
 
 /// mremap(2) flags.
@@ -70,6 +72,26 @@ pub struct MremapFlags {
     pub maymove: bool,
     /// MREMAP_FIXED
     pub fixed: bool,
+    /// MREMAP_DONTUNMAP
+    pub dontunmap: bool,
+}
+
+/// mlock2(2) flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MlockFlags {
+    /// MLOCK_ONFAULT
+    pub onfault: bool,
+}
+
+/// mlockall(2) flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MlockallFlags {
+    /// MCL_CURRENT
+    pub current: bool,
+    /// MCL_FUTURE
+    pub future: bool,
+    /// MCL_ONFAULT
+    pub onfault: bool,
 }
 
 /// madvise(2) advice.
@@ -89,10 +111,24 @@ pub enum Advice {
     DontDump,
     /// MADV_DODUMP: clear VM_DONTDUMP.
     DoDump,
+    /// MADV_FREE: the pages may be discarded instead of swapped until they are written again.
+    Free,
+    /// MADV_COLD: deactivate the exclusively mapped pages.
+    Cold,
+    /// MADV_PAGEOUT: reclaim the exclusively mapped pages now.
+    PageOut,
+    /// MADV_POPULATE_READ: read-fault the range in.
+    PopulateRead,
+    /// MADV_POPULATE_WRITE: write-fault the range in.
+    PopulateWrite,
+    /// MADV_WILLNEED: read swapped pages into the swap cache.
+    WillNeed,
+    /// MADV_DONTNEED_LOCKED: MADV_DONTNEED that also applies to locked VMAs.
+    DontNeedLocked,
 }
 
 impl Advice {
-    pub const ALL: [Advice; 7] = [
+    pub const ALL: [Advice; 14] = [
         Advice::DontNeed,
         Advice::DontFork,
         Advice::DoFork,
@@ -100,6 +136,13 @@ impl Advice {
         Advice::KeepOnFork,
         Advice::DontDump,
         Advice::DoDump,
+        Advice::Free,
+        Advice::Cold,
+        Advice::PageOut,
+        Advice::PopulateRead,
+        Advice::PopulateWrite,
+        Advice::WillNeed,
+        Advice::DontNeedLocked,
     ];
 
     /// The advice's name: its `MADV_` constant without the prefix, in lowercase (`dontneed`).
@@ -113,6 +156,13 @@ impl Advice {
             Advice::KeepOnFork => "keeponfork",
             Advice::DontDump => "dontdump",
             Advice::DoDump => "dodump",
+            Advice::Free => "free",
+            Advice::Cold => "cold",
+            Advice::PageOut => "pageout",
+            Advice::PopulateRead => "populate_read",
+            Advice::PopulateWrite => "populate_write",
+            Advice::WillNeed => "willneed",
+            Advice::DontNeedLocked => "dontneed_locked",
         }
     }
 }
@@ -244,6 +294,45 @@ pub struct ReclaimArgs {
     pub len: u64,
 }
 
+/// mlock(2), or mlock2(2) with its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MlockArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+    pub flags: MlockFlags,
+}
+
+/// munlock(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MunlockArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// mlockall(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MlockallArgs {
+    pub pid: Pid,
+    pub flags: MlockallFlags,
+}
+
+/// munlockall(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MunlockallArgs {
+    pub pid: Pid,
+}
+
+/// What writing `value` to `/proc/PID/clear_refs` does: 1 clears the referenced state of all
+/// pages, 2 of anonymous ones, 3 of file-backed ones, 4 the soft-dirty bits, 5 resets the peak
+/// RSS. Other values are the kernel's EINVAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClearRefsArgs {
+    pub pid: Pid,
+    pub value: i64,
+}
+
 /// Creates a simulated regular file that mmap can map.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FileArgs {
@@ -282,6 +371,11 @@ calls! {
     Touch(TouchArgs),
     Reclaim(ReclaimArgs),
     File(FileArgs),
+    Mlock(MlockArgs),
+    Munlock(MunlockArgs),
+    Mlockall(MlockallArgs),
+    Munlockall(MunlockallArgs),
+    ClearRefs(ClearRefsArgs),
 }
 
 impl Call {
@@ -300,7 +394,12 @@ impl Call {
             | Call::Brk(BrkArgs { pid, .. })
             | Call::Name(NameArgs { pid, .. })
             | Call::Touch(TouchArgs { pid, .. })
-            | Call::Reclaim(ReclaimArgs { pid, .. }) => Some(*pid),
+            | Call::Reclaim(ReclaimArgs { pid, .. })
+            | Call::Mlock(MlockArgs { pid, .. })
+            | Call::Munlock(MunlockArgs { pid, .. })
+            | Call::Mlockall(MlockallArgs { pid, .. })
+            | Call::Munlockall(MunlockallArgs { pid })
+            | Call::ClearRefs(ClearRefsArgs { pid, .. }) => Some(*pid),
         }
     }
 }

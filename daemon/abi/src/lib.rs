@@ -23,8 +23,9 @@ pub mod pagemap;
 pub mod vm_flags;
 
 pub use call::{
-    Access, Advice, BrkArgs, Call, ExitArgs, FileArgs, ForkArgs, Kernel, MadviseArgs, MmapArgs,
-    MmapFlags, MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, Outcome, Pid, Prot,
-    ReclaimArgs, SpawnArgs, TouchArgs,
+    Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, Kernel,
+    MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
+    MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
+    Outcome, Pid, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 pub use errno::{Errno, Error};

@@ -14,7 +14,10 @@ pub const VM_GROWSDOWN: u64 = 1 << 8;
 pub const VM_LOCKED: u64 = 1 << 13;
 pub const VM_DONTCOPY: u64 = 1 << 17;
 pub const VM_DONTEXPAND: u64 = 1 << 18;
+pub const VM_LOCKONFAULT: u64 = 1 << 19;
 pub const VM_ACCOUNT: u64 = 1 << 20;
 pub const VM_NORESERVE: u64 = 1 << 21;
 pub const VM_WIPEONFORK: u64 = 1 << 25;
 pub const VM_DONTDUMP: u64 = 1 << 26;
+/// Only on kernels built with CONFIG_MEM_SOFT_DIRTY (the machine's `soft_dirty` option).
+pub const VM_SOFTDIRTY: u64 = 1 << 27;
