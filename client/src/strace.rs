@@ -392,7 +392,8 @@ fn mmap_flags(s: &str) -> Result<MmapFlags, String> {
             "MAP_NORESERVE" => flags.noreserve = true,
             "MAP_GROWSDOWN" => flags.growsdown = true,
             // No effect on the address space layout in Linux 6.x.
-            "MAP_DENYWRITE" | "MAP_EXECUTABLE" | "MAP_STACK" | "MAP_LOCKED" | "MAP_NONBLOCK" => {}
+            "MAP_LOCKED" => flags.locked = true,
+            "MAP_DENYWRITE" | "MAP_EXECUTABLE" | "MAP_STACK" | "MAP_NONBLOCK" => {}
             _ => return Err(format!("unsupported mmap flag {f}")),
         }
     }
@@ -407,6 +408,7 @@ fn mremap_flags(s: &str) -> Result<MremapFlags, String> {
             "0" => {}
             "MREMAP_MAYMOVE" => flags.maymove = true,
             "MREMAP_FIXED" => flags.fixed = true,
+            "MREMAP_DONTUNMAP" => flags.dontunmap = true,
             _ => return Err(format!("unsupported mremap flag {f}")),
         }
     }
@@ -759,8 +761,9 @@ impl Tr {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, ol, nl) = (self.arg(c, 0)?, self.arg(c, 1)?, self.arg(c, 2)?);
                 let r = retv.ok_or("mremap return value is not an address")?;
-                // Validated only: the replay moves to the traced result, or stays in place.
-                mremap_flags(c.args.get(3).map(String::as_str).unwrap_or("0"))?;
+                // The replay moves to the traced result, or stays in place; DONTUNMAP keeps
+                // the source mapped.
+                let traced_flags = mremap_flags(c.args.get(3).map(String::as_str).unwrap_or("0"))?;
                 if !self.traced(c, a, ol) {
                     return Ok(());
                 }
@@ -769,6 +772,7 @@ impl Tr {
                     let moved = MremapFlags {
                         maymove: true,
                         fixed: true,
+                        dontunmap: traced_flags.dontunmap,
                     };
                     (moved, Some(r))
                 } else {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! anonmapd [--socket PATH] [--mount DIR | --no-mount] [--state-dir DIR | --ephemeral]
-//!          [--ram SIZE] [--swap SIZE] [--fuse-threads N] [--demo]
+//!          [--ram SIZE] [--swap SIZE] [--soft-dirty] [--fuse-threads N] [--demo]
 //! ```
 //! Every option also comes from an `ANONMAP_*` environment variable. Paths left out default,
 //! as root, to `/run/anonmap/ctl`, `/run/anonmap/fs` and `/var/lib/anonmap`; as another user,
@@ -63,6 +63,11 @@ pub struct Cli {
     /// Swap of the simulated machine, 0 for none (a new state only)
     #[arg(long, env = "ANONMAP_SWAP", value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
     pub swap: u64,
+
+    /// Simulate a kernel built with soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY, as Debian's and
+    /// Android's are): the `sd` VmFlag, pagemap bit 55 and clear_refs 4 (a new state only)
+    #[arg(long, env = "ANONMAP_SOFT_DIRTY")]
+    pub soft_dirty: bool,
 
     /// Number of FUSE session threads
     #[arg(long, env = "ANONMAP_FUSE_THREADS", value_name = "N", default_value_t = 4,
@@ -139,6 +144,7 @@ impl Cli {
             sizes: MachineConfig {
                 ram_bytes: self.ram,
                 swap_bytes: self.swap,
+                soft_dirty: self.soft_dirty,
             },
             fuse_threads: self.fuse_threads,
             demo: self.demo,

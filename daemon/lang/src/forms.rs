@@ -5,25 +5,28 @@
 //!
 //! Canonical form (what [`Form::print`] writes and [`crate::parse_line`] reads back to the
 //! same value): the command word, then the keys in the order of [`Form::KEYS`], each optional
-//! key only when present; pids and uids in decimal; addresses, lengths, sizes and offsets in
-//! lowercase hex (`0x1000`); strings bare when they are a non-empty run of
-//! `[A-Za-z0-9_./:@+-]`, otherwise double-quoted with `"` and `\` escaped; flags as bare words,
-//! flag lists in the order of the ABI struct's fields. What cannot round-trip, because no line
-//! parses to it: an `mmap` with no flag set (printed as `flags=""`, which the parser refuses)
-//! and strings with control characters.
+//! key only when present; pids and uids in decimal; the `value=` of `clear_refs` in signed
+//! decimal (`-1`); addresses, lengths, sizes and offsets in lowercase hex (`0x1000`); strings
+//! bare when they are a non-empty run of `[A-Za-z0-9_./:@+-]`, otherwise double-quoted with `"`
+//! and `\` escaped; flags as bare words, flag lists in the order of the ABI struct's fields.
+//! What cannot round-trip, because no line parses to it: an `mmap` or an `mlockall` with no flag
+//! set (printed as `flags=""`, which the parser refuses) and strings with control characters.
 
 use std::fmt;
 
 use anonmap_abi::{
-    BrkArgs, Call, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MmapFlags,
-    MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, ReclaimArgs, SpawnArgs, TouchArgs,
+    BrkArgs, Call, ClearRefsArgs, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MlockArgs,
+    MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs, MremapArgs,
+    MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, ReclaimArgs, SpawnArgs,
+    TouchArgs,
 };
 
 use crate::parse::{Args, Command};
 use crate::print::Writer;
 use crate::value::{
-    access_word, mmap_flag_words, mremap_flag_words, parse_access, parse_advice, parse_mmap_flags,
-    parse_mremap_flags, parse_prot,
+    access_word, mlock_flag_words, mlockall_flag_words, mmap_flag_words, mremap_flag_words,
+    parse_access, parse_advice, parse_mlock_flags, parse_mlockall_flags, parse_mmap_flags,
+    parse_mremap_flags, parse_prot, parse_signed,
 };
 
 /// How one call is written.
@@ -57,6 +60,11 @@ macro_rules! for_each_form {
             Call::Touch($args) => $body,
             Call::Reclaim($args) => $body,
             Call::File($args) => $body,
+            Call::Mlock($args) => $body,
+            Call::Munlock($args) => $body,
+            Call::Mlockall($args) => $body,
+            Call::Munlockall($args) => $body,
+            Call::ClearRefs($args) => $body,
         }
     };
 }
@@ -98,7 +106,7 @@ fn parse_read(a: &Args<'_>) -> Result<Command, Error> {
 }
 
 /// Every command word, in the order error messages list them.
-pub(crate) const COMMANDS: [Syntax; 14] = [
+pub(crate) const COMMANDS: [Syntax; 19] = [
     syntax::<SpawnArgs>(),
     syntax::<ExitArgs>(),
     syntax::<ForkArgs>(),
@@ -107,10 +115,15 @@ pub(crate) const COMMANDS: [Syntax; 14] = [
     syntax::<MprotectArgs>(),
     syntax::<MremapArgs>(),
     syntax::<MadviseArgs>(),
+    syntax::<MlockArgs>(),
+    syntax::<MunlockArgs>(),
+    syntax::<MlockallArgs>(),
+    syntax::<MunlockallArgs>(),
     syntax::<ReclaimArgs>(),
     syntax::<BrkArgs>(),
     syntax::<NameArgs>(),
     syntax::<TouchArgs>(),
+    syntax::<ClearRefsArgs>(),
     syntax::<FileArgs>(),
     Syntax {
         verb: "read",
@@ -347,6 +360,88 @@ impl Form for MadviseArgs {
     }
 }
 
+impl Form for MlockArgs {
+    const VERB: &'static str = "mlock";
+    const KEYS: &'static [&'static str] = &["pid", "addr", "len", "flags"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
+        Ok(MlockArgs {
+            pid,
+            addr,
+            len,
+            flags: a.opt("flags", parse_mlock_flags)?.unwrap_or_default(),
+        })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let MlockArgs {
+            pid,
+            addr,
+            len,
+            flags,
+        } = self;
+        w.range(*pid, *addr, *len)?;
+        if *flags != MlockFlags::default() {
+            w.flag_list("flags", &mlock_flag_words(*flags))?;
+        }
+        Ok(())
+    }
+}
+
+impl Form for MunlockArgs {
+    const VERB: &'static str = "munlock";
+    const KEYS: &'static [&'static str] = &["pid", "addr", "len"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
+        Ok(MunlockArgs { pid, addr, len })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let MunlockArgs { pid, addr, len } = self;
+        w.range(*pid, *addr, *len)
+    }
+}
+
+impl Form for MlockallArgs {
+    const VERB: &'static str = "mlockall";
+    const KEYS: &'static [&'static str] = &["pid", "flags"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        Ok(MlockallArgs {
+            pid: a.req_u32("pid")?,
+            flags: a.req("flags", parse_mlockall_flags)?,
+        })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let MlockallArgs { pid, flags } = self;
+        w.dec("pid", pid)?;
+        if *flags == MlockallFlags::default() {
+            w.raw(" flags=\"\"")
+        } else {
+            w.flag_list("flags", &mlockall_flag_words(*flags))
+        }
+    }
+}
+
+impl Form for MunlockallArgs {
+    const VERB: &'static str = "munlockall";
+    const KEYS: &'static [&'static str] = &["pid"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        Ok(MunlockallArgs {
+            pid: a.req_u32("pid")?,
+        })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let MunlockallArgs { pid } = self;
+        w.dec("pid", pid)
+    }
+}
+
 impl Form for ReclaimArgs {
     const VERB: &'static str = "reclaim";
     const KEYS: &'static [&'static str] = &["pid", "addr", "len"];
@@ -448,6 +543,24 @@ impl Form for TouchArgs {
         } = self;
         w.range(*pid, *addr, *len)?;
         w.value("access", access_word(*access))
+    }
+}
+
+impl Form for ClearRefsArgs {
+    const VERB: &'static str = "clear_refs";
+    const KEYS: &'static [&'static str] = &["pid", "value"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        Ok(ClearRefsArgs {
+            pid: a.req_u32("pid")?,
+            value: a.req("value", parse_signed)?,
+        })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let ClearRefsArgs { pid, value } = self;
+        w.dec("pid", pid)?;
+        w.dec("value", value)
     }
 }
 

@@ -268,6 +268,9 @@ mod tests {
         );
         let line = lex("file path=a=b\\c size=\"\"").unwrap().unwrap();
         assert_eq!(line.args, vec![pair("path", "a=b\\c"), pair("size", "")]);
+        // A leading `-` is an ordinary character of a bare value (`clear_refs value=-1`).
+        let line = lex("clear_refs pid=1 value=-1").unwrap().unwrap();
+        assert_eq!(line.args, vec![pair("pid", "1"), pair("value", "-1")]);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! same call as the absolute address; and no input makes the parser panic.
 
 use anonmap_abi::{
-    Access, Advice, BrkArgs, Call, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MmapFlags,
-    MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, Prot, ReclaimArgs, SpawnArgs,
-    TouchArgs,
+    Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, MadviseArgs,
+    MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs,
+    MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, Prot, ReclaimArgs,
+    SpawnArgs, TouchArgs,
 };
 use proptest::prelude::*;
 
@@ -32,13 +33,18 @@ fn number() -> impl Strategy<Value = u64> {
     prop_oneof![any::<u64>(), 0..=0x10_0000u64, Just(0), Just(u64::MAX)]
 }
 
+/// The `value=` of `clear_refs`: often the kernel's 1 to 5, often near them, negative or not.
+fn signed() -> impl Strategy<Value = i64> {
+    prop_oneof![any::<i64>(), -10..=10i64, Just(i64::MIN), Just(i64::MAX)]
+}
+
 fn prot() -> impl Strategy<Value = Prot> {
     any::<[bool; 3]>().prop_map(|[read, write, exec]| Prot { read, write, exec })
 }
 
 /// Non-empty: an `mmap` line must have at least one flag.
 fn mmap_flags() -> impl Strategy<Value = MmapFlags> {
-    any::<[bool; 8]>()
+    any::<[bool; 9]>()
         .prop_filter("at least one flag", |f| f.contains(&true))
         .prop_map(|f| MmapFlags {
             private: f[0],
@@ -49,11 +55,31 @@ fn mmap_flags() -> impl Strategy<Value = MmapFlags> {
             populate: f[5],
             noreserve: f[6],
             growsdown: f[7],
+            locked: f[8],
         })
 }
 
 fn mremap_flags() -> impl Strategy<Value = MremapFlags> {
-    any::<[bool; 2]>().prop_map(|[maymove, fixed]| MremapFlags { maymove, fixed })
+    any::<[bool; 3]>().prop_map(|[maymove, fixed, dontunmap]| MremapFlags {
+        maymove,
+        fixed,
+        dontunmap,
+    })
+}
+
+fn mlock_flags() -> impl Strategy<Value = MlockFlags> {
+    any::<bool>().prop_map(|onfault| MlockFlags { onfault })
+}
+
+/// Non-empty: an `mlockall` line must have at least one flag.
+fn mlockall_flags() -> impl Strategy<Value = MlockallFlags> {
+    any::<[bool; 3]>()
+        .prop_filter("at least one flag", |f| f.contains(&true))
+        .prop_map(|[current, future, onfault]| MlockallFlags {
+            current,
+            future,
+            onfault,
+        })
 }
 
 fn advice() -> impl Strategy<Value = Advice> {
@@ -131,6 +157,19 @@ fn addr_call() -> impl Strategy<Value = Call> {
                 access,
             })
         }),
+        (pid(), number(), number(), mlock_flags()).prop_map(|(pid, addr, len, flags)| {
+            Call::Mlock(MlockArgs {
+                pid,
+                addr,
+                len,
+                flags,
+            })
+        }),
+        (pid(), number(), number()).prop_map(|(pid, addr, len)| Call::Munlock(MunlockArgs {
+            pid,
+            addr,
+            len
+        })),
     ]
 }
 
@@ -177,8 +216,13 @@ fn call() -> impl Strategy<Value = Call> {
         1 => (pid(), proptest::option::of(number()))
             .prop_map(|(pid, addr)| Call::Brk(BrkArgs { pid, addr })),
         1 => (text(), number()).prop_map(|(path, size)| Call::File(FileArgs { path, size })),
-        // Seven of the thirteen calls take a required address.
-        7 => addr_call(),
+        1 => (pid(), mlockall_flags())
+            .prop_map(|(pid, flags)| Call::Mlockall(MlockallArgs { pid, flags })),
+        1 => pid().prop_map(|pid| Call::Munlockall(MunlockallArgs { pid })),
+        1 => (pid(), signed())
+            .prop_map(|(pid, value)| Call::ClearRefs(ClearRefsArgs { pid, value })),
+        // Nine of the eighteen calls take a required address.
+        9 => addr_call(),
     ]
 }
 
@@ -222,6 +266,15 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             "name=\"a b\"",
             "access=read",
             "advice=dontneed",
+            "advice=free",
+            "flags=onfault",
+            "flags=current,future",
+            "flags=maymove,dontunmap",
+            "flags=private,locked",
+            "value=-1",
+            "value=7",
+            "-",
+            "-0",
             "path=a",
             "size=1",
             "pid=",
@@ -371,7 +424,9 @@ fn required_addr(call: &Call) -> u64 {
         | Call::Mremap(MremapArgs { addr, .. })
         | Call::Madvise(MadviseArgs { addr, .. })
         | Call::Name(NameArgs { addr, .. })
-        | Call::Touch(TouchArgs { addr, .. }) => *addr,
+        | Call::Touch(TouchArgs { addr, .. })
+        | Call::Mlock(MlockArgs { addr, .. })
+        | Call::Munlock(MunlockArgs { addr, .. }) => *addr,
         other => panic!("{other:?} has no required addr="),
     }
 }

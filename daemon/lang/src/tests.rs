@@ -5,13 +5,14 @@
 //! print → parse.
 
 use anonmap_abi::{
-    Access, Advice, BrkArgs, Call, Errno, Error, ExitArgs, FileArgs, ForkArgs, Kernel, MadviseArgs,
-    MmapArgs, MmapFlags, MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, Outcome,
-    Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    Access, Advice, BrkArgs, Call, ClearRefsArgs, Errno, Error, ExitArgs, FileArgs, ForkArgs,
+    Kernel, MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
+    MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
+    Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 
 use super::*;
-use crate::value::{access_word, mremap_flag_words};
+use crate::value::{access_word, mlockall_flag_words, mmap_flag_words, mremap_flag_words};
 
 /// Where the tests' labels are bound.
 const HEAP: u64 = 0x7000_0000_0000;
@@ -135,6 +136,7 @@ const PRIVATE_ANON: MmapFlags = MmapFlags {
     populate: false,
     noreserve: false,
     growsdown: false,
+    locked: false,
 };
 
 /// A machine that records the calls it is given: `mmap` returns [`HEAP`], `spawn` and `fork`
@@ -386,6 +388,22 @@ fn the_table_forms_parse() {
             }),
         ),
         (
+            "mmap pid=1 len=16K prot=rw- flags=private,anonymous,locked,populate",
+            call(MmapArgs {
+                pid: 1,
+                addr: None,
+                len: 16 << 10,
+                prot: Prot::RW,
+                flags: MmapFlags {
+                    locked: true,
+                    populate: true,
+                    ..PRIVATE_ANON
+                },
+                file: None,
+                offset: None,
+            }),
+        ),
+        (
             "munmap pid=1 addr=0x1000 len=0x2000",
             call(MunmapArgs {
                 pid: 1,
@@ -422,6 +440,7 @@ fn the_table_forms_parse() {
                     flags: MremapFlags {
                         maymove: true,
                         fixed: true,
+                        dontunmap: false,
                     },
                     new_addr: Some(0x9000),
                 },
@@ -449,8 +468,24 @@ fn the_table_forms_parse() {
                 flags: MremapFlags {
                     maymove: true,
                     fixed: false,
+                    dontunmap: false,
                 },
                 new_addr: None,
+            }),
+        ),
+        (
+            "mremap pid=1 addr=a old_len=4K new_len=4K flags=maymove,fixed,dontunmap new_addr=b",
+            call(MremapArgs {
+                pid: 1,
+                addr: A,
+                old_len: 4096,
+                new_len: 4096,
+                flags: MremapFlags {
+                    maymove: true,
+                    fixed: true,
+                    dontunmap: true,
+                },
+                new_addr: Some(B),
             }),
         ),
         (
@@ -707,8 +742,8 @@ fn malformed_lines_are_einval_naming_the_culprit() {
             "mmap: invalid as=: label \"1heap\"",
         ),
         (
-            "madvise pid=1 addr=0x1000 len=4K advice=free",
-            "madvise: invalid advice=: unknown advice \"free\"",
+            "madvise pid=1 addr=0x1000 len=4K advice=hugepage",
+            "madvise: invalid advice=: unknown advice \"hugepage\"",
         ),
         (
             "touch pid=1 addr=0x1000 len=4K access=exec",
@@ -847,12 +882,13 @@ fn canonical_printing() {
     let set: Vec<&str> = mremap_flag_words(MremapFlags {
         maymove: true,
         fixed: true,
+        dontunmap: true,
     })
     .iter()
     .filter(|(_, set)| *set)
     .map(|(word, _)| *word)
     .collect();
-    assert_eq!(set.join(","), "maymove,fixed");
+    assert_eq!(set.join(","), "maymove,fixed,dontunmap");
 }
 
 /// The kernel oracle scripts: every `<case>/script.anonmap` under these folders of
@@ -941,4 +977,470 @@ fn read_takes_a_byte_range() {
     // A read is not a call.
     let e = parse_call("read path=x len=8").unwrap_err();
     assert_eq!(e.errno, Errno::EINVAL);
+}
+
+/// The forms of the calls that lock memory and of `clear_refs`, the new madvise advices,
+/// `locked` on mmap and `dontunmap` on mremap: each example parses (labels, offsets and size
+/// suffixes as everywhere else) to its typed call and survives print → parse.
+#[test]
+fn locking_clear_refs_and_new_words_parse() {
+    let mlockall = |current, future, onfault| {
+        call(MlockallArgs {
+            pid: 5,
+            flags: MlockallFlags {
+                current,
+                future,
+                onfault,
+            },
+        })
+    };
+    let cases: Vec<(&str, Command)> = vec![
+        (
+            "mlock pid=3 addr=heap len=16K",
+            call(MlockArgs {
+                pid: 3,
+                addr: HEAP,
+                len: 16 << 10,
+                flags: MlockFlags::default(),
+            }),
+        ),
+        (
+            "mlock pid=3 addr=heap+4K len=1M flags=onfault",
+            call(MlockArgs {
+                pid: 3,
+                addr: HEAP + 4096,
+                len: 1 << 20,
+                flags: MlockFlags { onfault: true },
+            }),
+        ),
+        (
+            "mlock flags=onfault len=0x2000 addr=0x10000000 pid=0x10",
+            call(MlockArgs {
+                pid: 16,
+                addr: 0x1000_0000,
+                len: 0x2000,
+                flags: MlockFlags { onfault: true },
+            }),
+        ),
+        (
+            "munlock pid=3 addr=stack+0x1000 len=8K",
+            call(MunlockArgs {
+                pid: 3,
+                addr: STACK + 0x1000,
+                len: 8 << 10,
+            }),
+        ),
+        ("mlockall pid=5 flags=current", mlockall(true, false, false)),
+        (
+            "mlockall pid=5 flags=current,future",
+            mlockall(true, true, false),
+        ),
+        (
+            "mlockall pid=5 flags=current,future,onfault",
+            mlockall(true, true, true),
+        ),
+        (
+            "mlockall flags=onfault,future pid=5",
+            mlockall(false, true, true),
+        ),
+        // Combinations the kernel refuses parse all the same: EINVAL is the simulator's.
+        ("mlockall pid=5 flags=future", mlockall(false, true, false)),
+        ("mlockall pid=5 flags=onfault", mlockall(false, false, true)),
+        ("munlockall pid=5", call(MunlockallArgs { pid: 5 })),
+        (
+            "clear_refs pid=7 value=1",
+            call(ClearRefsArgs { pid: 7, value: 1 }),
+        ),
+        (
+            "clear_refs pid=7 value=5",
+            call(ClearRefsArgs { pid: 7, value: 5 }),
+        ),
+        (
+            "clear_refs value=-1 pid=7",
+            call(ClearRefsArgs { pid: 7, value: -1 }),
+        ),
+        (
+            "clear_refs pid=7 value=0",
+            call(ClearRefsArgs { pid: 7, value: 0 }),
+        ),
+        (
+            "clear_refs pid=7 value=7",
+            call(ClearRefsArgs { pid: 7, value: 7 }),
+        ),
+        (
+            "clear_refs pid=7 value=-9223372036854775808",
+            call(ClearRefsArgs {
+                pid: 7,
+                value: i64::MIN,
+            }),
+        ),
+        (
+            "mmap pid=1 addr=0x10000000 len=64K prot=rw- flags=locked,fixed,anonymous,private \
+             as=buf",
+            bound(
+                MmapArgs {
+                    pid: 1,
+                    addr: Some(0x1000_0000),
+                    len: 64 << 10,
+                    prot: Prot::RW,
+                    flags: MmapFlags {
+                        fixed: true,
+                        locked: true,
+                        ..PRIVATE_ANON
+                    },
+                    file: None,
+                    offset: None,
+                },
+                "buf",
+            ),
+        ),
+        (
+            "mremap pid=1 addr=x old_len=8K new_len=8K flags=dontunmap,maymove as=moved",
+            bound(
+                MremapArgs {
+                    pid: 1,
+                    addr: X,
+                    old_len: 8 << 10,
+                    new_len: 8 << 10,
+                    flags: MremapFlags {
+                        maymove: true,
+                        fixed: false,
+                        dontunmap: true,
+                    },
+                    new_addr: None,
+                },
+                "moved",
+            ),
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(
+            parse_line(line, &labels()),
+            Ok(Some(want.clone())),
+            "{line:?}"
+        );
+        assert_round_trip(&want);
+    }
+    let advices = [
+        ("free", Advice::Free),
+        ("cold", Advice::Cold),
+        ("pageout", Advice::PageOut),
+        ("populate_read", Advice::PopulateRead),
+        ("populate_write", Advice::PopulateWrite),
+        ("willneed", Advice::WillNeed),
+        ("dontneed_locked", Advice::DontNeedLocked),
+    ];
+    for (word, advice) in advices {
+        let want = call(MadviseArgs {
+            pid: 2,
+            addr: A + 0x2000,
+            len: 0x3000,
+            advice,
+        });
+        let line = format!("madvise pid=2 addr=a+8K len=0x3000 advice={word}");
+        assert_eq!(parse(&line), want, "{line}");
+        assert_eq!(advice.name(), word);
+        assert_eq!(
+            want.to_string(),
+            format!("madvise pid=2 addr=0x10002000 len=0x3000 advice={word}")
+        );
+        assert_round_trip(&want);
+    }
+}
+
+/// The canonical lines of the new forms: keys in their fixed order, lengths in hex, the
+/// `value=` of `clear_refs` in signed decimal, flag lists in the ABI's order.
+#[test]
+fn locking_clear_refs_and_new_words_print_canonically() {
+    for (line, canonical) in [
+        (
+            "mlock len=16K addr=heap pid=3",
+            "mlock pid=3 addr=0x700000000000 len=0x4000",
+        ),
+        (
+            "mlock flags=onfault len=1M addr=a+4K pid=3",
+            "mlock pid=3 addr=0x10001000 len=0x100000 flags=onfault",
+        ),
+        (
+            "munlock len=4096 addr=0X1000 pid=3",
+            "munlock pid=3 addr=0x1000 len=0x1000",
+        ),
+        (
+            "mlockall flags=onfault,future,current pid=0x5",
+            "mlockall pid=5 flags=current,future,onfault",
+        ),
+        (
+            "mlockall flags=onfault,current pid=5",
+            "mlockall pid=5 flags=current,onfault",
+        ),
+        ("munlockall pid=005", "munlockall pid=5"),
+        ("clear_refs value=-1 pid=7", "clear_refs pid=7 value=-1"),
+        ("clear_refs value=007 pid=7", "clear_refs pid=7 value=7"),
+        ("clear_refs value=-0 pid=7", "clear_refs pid=7 value=0"),
+        (
+            "mmap flags=locked,anonymous,private prot=rw- len=16K pid=1",
+            "mmap pid=1 len=0x4000 prot=rw- flags=private,anonymous,locked",
+        ),
+        (
+            "mremap new_addr=b flags=dontunmap,fixed,maymove new_len=4K old_len=4K addr=a pid=1",
+            "mremap pid=1 addr=0x10000000 old_len=0x1000 new_len=0x1000 \
+             flags=maymove,fixed,dontunmap new_addr=0x30000000",
+        ),
+    ] {
+        assert_eq!(parse(line).to_string(), canonical, "{line}");
+    }
+    // An mlockall with no flag prints `flags=""`, which does not parse back: a line needs one.
+    let none = Call::Mlockall(MlockallArgs {
+        pid: 5,
+        flags: MlockallFlags::default(),
+    });
+    assert_eq!(line(&none).to_string(), "mlockall pid=5 flags=\"\"");
+    assert_einval(
+        &line(&none).to_string(),
+        &Labels::new(),
+        "mlockall: invalid flags=: empty mlockall flag list",
+    );
+    let words = |set: &[(&'static str, bool)]| -> Vec<&'static str> {
+        set.iter().map(|(word, _)| *word).collect()
+    };
+    assert_eq!(
+        words(&mlockall_flag_words(MlockallFlags::default())),
+        ["current", "future", "onfault"]
+    );
+    assert_eq!(
+        words(&mmap_flag_words(MmapFlags::default())).last(),
+        Some(&"locked")
+    );
+    assert_eq!(
+        verb(&Call::ClearRefs(ClearRefsArgs { pid: 1, value: 1 })),
+        "clear_refs"
+    );
+    assert_eq!(
+        verb(&Call::Munlockall(MunlockallArgs { pid: 1 })),
+        "munlockall"
+    );
+}
+
+/// Bad words and missing keys in the new forms: `EINVAL` naming the key and listing what is
+/// accepted.
+#[test]
+fn locking_clear_refs_and_new_words_errors() {
+    let cases = [
+        (
+            "mlock pid=1 addr=0x1000 len=4K flags=future",
+            "mlock: invalid flags=: unknown mlock flag \"future\" (expected onfault)",
+        ),
+        (
+            "mlock pid=1 addr=0x1000 len=4K flags=onfault,onfault",
+            "mlock: invalid flags=: mlock flag \"onfault\" given twice",
+        ),
+        (
+            "mlock pid=1 addr=0x1000 len=4K flags=\"\"",
+            "mlock: invalid flags=: empty mlock flag list",
+        ),
+        (
+            "mlock pid=1 addr=0x1000 len=4K onfault",
+            "mlock: unknown flag \"onfault\" (expected pid=, addr=, len=, flags=)",
+        ),
+        (
+            "mlock pid=1 addr=0x1000",
+            "mlock: missing required key len=",
+        ),
+        ("mlock pid=1 len=4K", "mlock: missing required key addr="),
+        (
+            "mlock addr=0x1000 len=4K",
+            "mlock: missing required key pid=",
+        ),
+        (
+            "mlock pid=1 addr=0x1000 len=4k",
+            "mlock: invalid len=: number \"4k\" is not decimal, hex (0x...) or K/M/G-suffixed",
+        ),
+        (
+            "munlock pid=1 len=4K",
+            "munlock: missing required key addr=",
+        ),
+        (
+            "munlock pid=1 addr=0x1000 len=4K flags=onfault",
+            "munlock: unknown key \"flags\" (expected pid=, addr=, len=)",
+        ),
+        ("mlockall pid=1", "mlockall: missing required key flags="),
+        (
+            "mlockall flags=current",
+            "mlockall: missing required key pid=",
+        ),
+        (
+            "mlockall pid=1 flags=current,now",
+            "mlockall: invalid flags=: unknown mlockall flag \"now\" (expected current, future, \
+             onfault)",
+        ),
+        (
+            "mlockall pid=1 flags=current,current",
+            "mlockall: invalid flags=: mlockall flag \"current\" given twice",
+        ),
+        (
+            "mlockall pid=1 flags=current,,future",
+            "mlockall: invalid flags=: empty item in mlockall flag list \"current,,future\"",
+        ),
+        (
+            "mlockall pid=1 current",
+            "mlockall: unknown flag \"current\" (expected pid=, flags=)",
+        ),
+        ("munlockall", "munlockall: missing required key pid="),
+        (
+            "munlockall pid=1 flags=current",
+            "munlockall: unknown key \"flags\" (expected pid=)",
+        ),
+        (
+            "clear_refs pid=1",
+            "clear_refs: missing required key value=",
+        ),
+        (
+            "clear_refs value=1",
+            "clear_refs: missing required key pid=",
+        ),
+        (
+            "clear_refs pid=1 value",
+            "clear_refs: key value= needs a value, as value=...",
+        ),
+        (
+            "clear_refs pid=1 value=0x1",
+            "clear_refs: invalid value=: number \"0x1\" is not a decimal integer (an optional - \
+             and digits)",
+        ),
+        (
+            "clear_refs pid=1 value=+1",
+            "clear_refs: invalid value=: number \"+1\" is not a decimal integer",
+        ),
+        (
+            "clear_refs pid=1 value=-",
+            "clear_refs: invalid value=: number \"-\" is not a decimal integer",
+        ),
+        (
+            "clear_refs pid=1 value=4K",
+            "clear_refs: invalid value=: number \"4K\" is not a decimal integer",
+        ),
+        (
+            "clear_refs pid=1 value=9223372036854775808",
+            "clear_refs: invalid value=: number \"9223372036854775808\" does not fit in 64 bits \
+             (min -9223372036854775808, max 9223372036854775807)",
+        ),
+        (
+            "clear_refs pid=1 value=1 value=2",
+            "clear_refs: key value= given twice",
+        ),
+        (
+            "clear_refs pid=1 value=1 addr=0x1000",
+            "clear_refs: unknown key \"addr\" (expected pid=, value=)",
+        ),
+        (
+            "madvise pid=1 addr=0x1000 len=4K advice=hugepage",
+            "madvise: invalid advice=: unknown advice \"hugepage\" (expected dontneed, dontfork, \
+             dofork, wipeonfork, keeponfork, dontdump, dodump, free, cold, pageout, \
+             populate_read, populate_write, willneed, dontneed_locked)",
+        ),
+        (
+            "madvise pid=1 addr=0x1000 len=4K advice=populate",
+            "madvise: invalid advice=: unknown advice \"populate\"",
+        ),
+        (
+            "mmap pid=1 len=4K prot=rw- flags=private,lockd",
+            "mmap: invalid flags=: unknown mmap flag \"lockd\" (expected private, shared, \
+             anonymous, fixed, fixed_noreplace, populate, noreserve, growsdown, locked)",
+        ),
+        (
+            "mmap pid=1 len=4K prot=rw- flags=private,locked,locked",
+            "mmap: invalid flags=: mmap flag \"locked\" given twice",
+        ),
+        (
+            "mremap pid=1 addr=a old_len=1 new_len=2 flags=maymove,dontunmp",
+            "mremap: invalid flags=: unknown mremap flag \"dontunmp\" (expected maymove, fixed, \
+             dontunmap)",
+        ),
+        (
+            "frobnicate pid=1",
+            "unknown command \"frobnicate\" (expected one of spawn, exit, fork, mmap, munmap, \
+             mprotect, mremap, madvise, mlock, munlock, mlockall, munlockall, reclaim, brk, \
+             name, touch, clear_refs, file, read)",
+        ),
+        ("Mlock pid=1", "unknown command \"Mlock\""),
+    ];
+    for (line, want) in cases {
+        assert_einval(line, &labels(), want);
+    }
+    for (line, want) in [
+        (
+            "mlock pid=1 addr=buf+4K len=4K",
+            "mlock: addr=buf+0x1000: unknown label \"buf\" (bind it first",
+        ),
+        (
+            "munlock pid=1 addr=buf len=4K",
+            "munlock: addr=buf: unknown label \"buf\"",
+        ),
+    ] {
+        assert_einval(line, &Labels::new(), want);
+    }
+}
+
+/// A session runs the new forms as calls, a label bound by `mmap ... locked` serving `mlock`
+/// and `munlock`.
+#[test]
+fn a_session_runs_the_locking_forms() {
+    let script = "\
+mmap pid=1 len=64K prot=rw- flags=private,anonymous,locked as=buf
+munlock pid=1 addr=buf len=64K
+mlock pid=1 addr=buf+16K len=16K flags=onfault
+madvise pid=1 addr=buf len=64K advice=pageout
+mlockall pid=1 flags=current,future
+munlockall pid=1
+clear_refs pid=1 value=-1
+";
+    let mut machine = Recorder::default();
+    let mut session = Session::new();
+    let summary = session.run_script(&mut machine, script).unwrap();
+    assert_eq!(summary.calls, 7);
+    assert_eq!(session.labels().get("buf"), Some(HEAP));
+    assert_eq!(
+        machine.calls,
+        [
+            Call::Mmap(MmapArgs {
+                pid: 1,
+                addr: None,
+                len: 64 << 10,
+                prot: Prot::RW,
+                flags: MmapFlags {
+                    locked: true,
+                    ..PRIVATE_ANON
+                },
+                file: None,
+                offset: None,
+            }),
+            Call::Munlock(MunlockArgs {
+                pid: 1,
+                addr: HEAP,
+                len: 64 << 10,
+            }),
+            Call::Mlock(MlockArgs {
+                pid: 1,
+                addr: HEAP + (16 << 10),
+                len: 16 << 10,
+                flags: MlockFlags { onfault: true },
+            }),
+            Call::Madvise(MadviseArgs {
+                pid: 1,
+                addr: HEAP,
+                len: 64 << 10,
+                advice: Advice::PageOut,
+            }),
+            Call::Mlockall(MlockallArgs {
+                pid: 1,
+                flags: MlockallFlags {
+                    current: true,
+                    future: true,
+                    onfault: false,
+                },
+            }),
+            Call::Munlockall(MunlockallArgs { pid: 1 }),
+            Call::ClearRefs(ClearRefsArgs { pid: 1, value: -1 }),
+        ]
+    );
 }

@@ -1,11 +1,14 @@
-//! Values of the command language: numbers, addresses and labels, `prot=`, `flags=`, `advice=`
-//! and `access=`, read into the ABI's types (and, for the word lists, printed back).
+//! Values of the command language: numbers, signed integers, addresses and labels, `prot=`,
+//! `flags=`, `advice=` and `access=`, read into the ABI's types (and, for the word lists,
+//! printed back).
 //!
 //! Grammar (each failure is `EINVAL` with a message quoting the offending text):
 //! - number: decimal digits (`4096`), `0x` or `0X` followed by hex digits in either case
 //!   (`0x7fFF`), or decimal digits followed by one binary suffix `K` (2^10), `M` (2^20) or `G`
 //!   (2^30), uppercase only (`64K`). A suffix on a hex number (`0x10K`), signs, underscores and
 //!   empty digit strings are rejected; so is any value that does not fit in 64 bits.
+//! - signed integer (`value=` of `clear_refs`): an optional `-` followed by decimal digits
+//!   (`-1`, `0`, `7`), in the range of an `i64`. No `+`, hex or suffix.
 //! - label: `[A-Za-z_][A-Za-z0-9_.-]*`. A label cannot start with a digit, so a word that starts
 //!   with a digit is always read as a number.
 //! - address: a number, `LABEL`, or `LABEL+OFFSET` where OFFSET is a number in any form
@@ -13,7 +16,9 @@
 //! - `prot=`: exactly three characters `r|-`, `w|-`, `x|-`.
 //! - `flags=`: a non-empty comma list of distinct flag words, no empty items.
 
-use anonmap_abi::{err, Access, Advice, Error, MmapFlags, MremapFlags, Prot};
+use anonmap_abi::{
+    err, Access, Advice, Error, MlockFlags, MlockallFlags, MmapFlags, MremapFlags, Prot,
+};
 
 use crate::labels::Addr;
 
@@ -43,6 +48,25 @@ pub fn parse_number(s: &str) -> Result<u64, Error> {
     }
     let n: u64 = digits.parse().map_err(|_| overflow())?;
     n.checked_mul(1 << shift).ok_or_else(overflow)
+}
+
+/// Parses a signed decimal integer: an optional `-` and decimal digits, fitting in an `i64`.
+pub fn parse_signed(s: &str) -> Result<i64, Error> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err!(
+            EINVAL,
+            "number {s:?} is not a decimal integer (an optional - and digits)"
+        ));
+    }
+    s.parse().map_err(|_| {
+        err!(
+            EINVAL,
+            "number {s:?} does not fit in 64 bits (min {}, max {})",
+            i64::MIN,
+            i64::MAX
+        )
+    })
 }
 
 /// Parses a number that must fit in 32 bits (pids, uids).
@@ -150,7 +174,7 @@ fn parse_flag_list<const N: usize>(
 }
 
 /// The `mmap` flag words, in canonical order.
-const MMAP_FLAG_WORDS: [&str; 8] = [
+const MMAP_FLAG_WORDS: [&str; 9] = [
     "private",
     "shared",
     "anonymous",
@@ -159,13 +183,20 @@ const MMAP_FLAG_WORDS: [&str; 8] = [
     "populate",
     "noreserve",
     "growsdown",
+    "locked",
 ];
 
 /// The `mremap` flag words, in canonical order.
-const MREMAP_FLAG_WORDS: [&str; 2] = ["maymove", "fixed"];
+const MREMAP_FLAG_WORDS: [&str; 3] = ["maymove", "fixed", "dontunmap"];
+
+/// The `mlock` flag words, in canonical order.
+const MLOCK_FLAG_WORDS: [&str; 1] = ["onfault"];
+
+/// The `mlockall` flag words, in canonical order.
+const MLOCKALL_FLAG_WORDS: [&str; 3] = ["current", "future", "onfault"];
 
 /// Each `mmap` flag word in canonical order, with whether it is set in `f`.
-pub fn mmap_flag_words(f: MmapFlags) -> [(&'static str, bool); 8] {
+pub fn mmap_flag_words(f: MmapFlags) -> [(&'static str, bool); 9] {
     let set = [
         f.private,
         f.shared,
@@ -175,13 +206,14 @@ pub fn mmap_flag_words(f: MmapFlags) -> [(&'static str, bool); 8] {
         f.populate,
         f.noreserve,
         f.growsdown,
+        f.locked,
     ];
     std::array::from_fn(|i| (MMAP_FLAG_WORDS[i], set[i]))
 }
 
 /// Parses the `flags=` of `mmap`.
 pub fn parse_mmap_flags(s: &str) -> Result<MmapFlags, Error> {
-    let [private, shared, anonymous, fixed, fixed_noreplace, populate, noreserve, growsdown] =
+    let [private, shared, anonymous, fixed, fixed_noreplace, populate, noreserve, growsdown, locked] =
         parse_flag_list(s, "mmap", MMAP_FLAG_WORDS)?;
     Ok(MmapFlags {
         private,
@@ -192,21 +224,52 @@ pub fn parse_mmap_flags(s: &str) -> Result<MmapFlags, Error> {
         populate,
         noreserve,
         growsdown,
+        locked,
     })
 }
 
 /// Each `mremap` flag word in canonical order, with whether it is set in `f`.
-pub fn mremap_flag_words(f: MremapFlags) -> [(&'static str, bool); 2] {
-    [
-        (MREMAP_FLAG_WORDS[0], f.maymove),
-        (MREMAP_FLAG_WORDS[1], f.fixed),
-    ]
+pub fn mremap_flag_words(f: MremapFlags) -> [(&'static str, bool); 3] {
+    let set = [f.maymove, f.fixed, f.dontunmap];
+    std::array::from_fn(|i| (MREMAP_FLAG_WORDS[i], set[i]))
 }
 
 /// Parses the `flags=` of `mremap`.
 pub fn parse_mremap_flags(s: &str) -> Result<MremapFlags, Error> {
-    let [maymove, fixed] = parse_flag_list(s, "mremap", MREMAP_FLAG_WORDS)?;
-    Ok(MremapFlags { maymove, fixed })
+    let [maymove, fixed, dontunmap] = parse_flag_list(s, "mremap", MREMAP_FLAG_WORDS)?;
+    Ok(MremapFlags {
+        maymove,
+        fixed,
+        dontunmap,
+    })
+}
+
+/// Each `mlock` flag word in canonical order, with whether it is set in `f`.
+pub fn mlock_flag_words(f: MlockFlags) -> [(&'static str, bool); 1] {
+    [(MLOCK_FLAG_WORDS[0], f.onfault)]
+}
+
+/// Parses the `flags=` of `mlock`.
+pub fn parse_mlock_flags(s: &str) -> Result<MlockFlags, Error> {
+    let [onfault] = parse_flag_list(s, "mlock", MLOCK_FLAG_WORDS)?;
+    Ok(MlockFlags { onfault })
+}
+
+/// Each `mlockall` flag word in canonical order, with whether it is set in `f`.
+pub fn mlockall_flag_words(f: MlockallFlags) -> [(&'static str, bool); 3] {
+    let set = [f.current, f.future, f.onfault];
+    std::array::from_fn(|i| (MLOCKALL_FLAG_WORDS[i], set[i]))
+}
+
+/// Parses the `flags=` of `mlockall`: any non-empty set of its words (which combinations are
+/// valid is the simulator's EINVAL, as it is the kernel's).
+pub fn parse_mlockall_flags(s: &str) -> Result<MlockallFlags, Error> {
+    let [current, future, onfault] = parse_flag_list(s, "mlockall", MLOCKALL_FLAG_WORDS)?;
+    Ok(MlockallFlags {
+        current,
+        future,
+        onfault,
+    })
 }
 
 /// Parses `advice=`: an advice's name ([`Advice::name`]).
@@ -292,6 +355,39 @@ mod tests {
     }
 
     #[test]
+    fn signed_integers() {
+        let ok = [
+            ("0", 0),
+            ("-0", 0),
+            ("7", 7),
+            ("-1", -1),
+            ("007", 7),
+            ("-9223372036854775808", i64::MIN),
+            ("9223372036854775807", i64::MAX),
+        ];
+        for (s, n) in ok {
+            assert_eq!(parse_signed(s), Ok(n), "{s}");
+        }
+        for s in ["", "-", "+1", "--1", "0x10", "4K", "1-", " 1", "1.5", "-a"] {
+            let e = parse_signed(s).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("number {s:?} is not a decimal integer (an optional - and digits)")
+            );
+        }
+        for s in ["9223372036854775808", "-9223372036854775809"] {
+            let e = parse_signed(s).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!(
+                    "number {s:?} does not fit in 64 bits (min -9223372036854775808, max \
+                     9223372036854775807)"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn labels_and_addresses() {
         for s in ["heap", "_", "A.b-c_9", "x1"] {
             assert!(is_label(s), "{s}");
@@ -346,17 +442,55 @@ mod tests {
             let e = parse_mmap_flags(s).unwrap_err();
             assert!(e.message.contains(want), "{s:?}: {e}");
         }
+        let f = parse_mmap_flags("locked,private,anonymous").unwrap();
+        assert!(f.private && f.anonymous && f.locked && !f.populate);
+        assert_eq!(mmap_flag_words(f).map(|(w, _)| w).last(), Some(&"locked"));
         assert!(parse_mremap_flags("maymove,private")
             .unwrap_err()
             .message
-            .contains("unknown mremap flag \"private\""));
+            .contains("unknown mremap flag \"private\" (expected maymove, fixed, dontunmap)"));
+        assert_eq!(
+            parse_mremap_flags("dontunmap,maymove"),
+            Ok(MremapFlags {
+                maymove: true,
+                fixed: false,
+                dontunmap: true,
+            })
+        );
+        assert_eq!(
+            parse_mlock_flags("onfault"),
+            Ok(MlockFlags { onfault: true })
+        );
+        assert_eq!(
+            parse_mlock_flags("current").unwrap_err().message,
+            "unknown mlock flag \"current\" (expected onfault)"
+        );
+        assert_eq!(
+            parse_mlockall_flags("onfault,current"),
+            Ok(MlockallFlags {
+                current: true,
+                future: false,
+                onfault: true,
+            })
+        );
+        assert_eq!(
+            parse_mlockall_flags("future,past").unwrap_err().message,
+            "unknown mlockall flag \"past\" (expected current, future, onfault)"
+        );
+        assert_eq!(
+            parse_mlockall_flags("").unwrap_err().message,
+            "empty mlockall flag list"
+        );
         for a in Advice::ALL {
             assert_eq!(parse_advice(a.name()), Ok(a));
         }
-        assert!(parse_advice("free")
-            .unwrap_err()
-            .message
-            .contains("unknown advice \"free\""));
+        assert_eq!(parse_advice("populate_write"), Ok(Advice::PopulateWrite));
+        assert_eq!(
+            parse_advice("hugepage").unwrap_err().message,
+            "unknown advice \"hugepage\" (expected dontneed, dontfork, dofork, wipeonfork, \
+             keeponfork, dontdump, dodump, free, cold, pageout, populate_read, populate_write, \
+             willneed, dontneed_locked)"
+        );
         assert_eq!(parse_access("write"), Ok(Access::Write));
         assert_eq!(access_word(Access::Write), "write");
         assert!(parse_access("exec").is_err());

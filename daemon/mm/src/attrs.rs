@@ -7,6 +7,7 @@
 //! piece, and report ENOMEM at the end.
 
 use super::files::FileKind;
+use super::frames::{page_flags, ZERO_PFN};
 use super::mmap::prot_bits;
 use super::names;
 use super::types::{page_align_up, page_aligned, pages, vpn, NameId, Pid, VmaId};
@@ -121,15 +122,46 @@ impl Machine {
         let (done, _) = self.vma_modify(vma, *prev, start, end, &attrs)?;
         *prev = Some(done);
         self.vmas[done.0].flags = newflags;
+        let pid = self.vmas[done.0].pid;
         if newflags & VM_WRITE == 0 {
             // change_protection: write-protect the range's PTEs.
-            let pid = self.vmas[done.0].pid;
             let pt = &mut self.procs.get_mut(&pid).expect("live").mm.pt;
             pt.update(vpn(start), vpn(end), |_, pte| {
                 if pte.is_present() {
                     *pte = pte.with_write(false);
                 }
             });
+        } else {
+            // change_protection: a shared VMA without write notification has a writable
+            // vm_page_prot, which every present PTE takes; otherwise (MM_CP_TRY_CHANGE_WRITABLE)
+            // only the PTEs a write fault would make writable without more ado become writable
+            // now (`can_change_pte_writable`): a private VMA's exclusive anonymous pages, a
+            // notifying shared VMA's dirty PTEs.
+            let shared = newflags & VM_SHARED != 0;
+            let notify = self.wants_writenotify(newflags);
+            let Machine { procs, frames, .. } = self;
+            let pt = &mut procs.get_mut(&pid).expect("live").mm.pt;
+            pt.update(vpn(start), vpn(end), |_, pte| {
+                if !pte.is_present() || pte.write() {
+                    return;
+                }
+                let upgrade = match (shared, notify) {
+                    (true, false) => true,
+                    (true, true) => pte.dirty(),
+                    (false, _) => {
+                        let f = &frames[pte.pfn()];
+                        pte.pfn() != ZERO_PFN && f.is_anon() && f.has(page_flags::EXCLUSIVE)
+                    }
+                };
+                if upgrade {
+                    *pte = pte.with_write(true);
+                }
+            });
+        }
+        if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED && newflags & VM_WRITE != 0 {
+            // mprotect_fixup: a locked private VMA made writable is populated with write
+            // faults, to break COW now (populate_vma_page_range; nothing with VM_LOCKONFAULT).
+            let _ = self.mm_populate(pid, start, end, true);
         }
         let n = pages(start, end) as i64;
         let c = &mut self
@@ -146,7 +178,7 @@ impl Machine {
     /// `madvise_walk_vmas`: visits each mapped piece of `[start, end)`; holes are skipped and
     /// reported as ENOMEM once every piece has been visited. `visit` gets the VMA, the previous
     /// VMA (updated by the visit) and the piece.
-    fn madvise_walk(
+    pub(super) fn madvise_walk(
         &mut self,
         pid: Pid,
         mut start: u64,
@@ -320,33 +352,13 @@ impl Machine {
         let Some(end) = Self::madvise_range(&what, addr, len)? else {
             return Ok(());
         };
-        if advice == Advice::DontNeed {
-            return self.madvise_walk(pid, addr, end, &what, |m, vma, prev, s, e| {
-                *prev = Some(vma);
-                if m.vmas[vma.0].flags & VM_LOCKED != 0 {
-                    return Err(anonmap_abi::err!(
-                        EINVAL,
-                        "madvise dontneed: the VMA at {s:#x} is locked"
-                    ));
-                }
-                // zap_page_range_single: update_hiwater_rss before RSS goes down.
-                m.procs
-                    .get_mut(&pid)
-                    .expect("live")
-                    .mm
-                    .counters
-                    .update_hiwater_rss();
-                m.zap_range(vma, s, e);
-                let pt = &mut m.procs.get_mut(&pid).expect("live").mm.pt;
-                pt.reclaim_empty_ptes(vpn(s), vpn(e));
-                Ok(())
-            });
+        if !advice_changes_flags(advice) {
+            return self.madvise_manage(pid, addr, end, advice, &what);
         }
         self.madvise_walk(pid, addr, end, &what, |m, vma, prev, s, e| {
             let v = &m.vmas[vma.0];
             let flags = v.flags;
             let new_flags = match advice {
-                Advice::DontNeed => unreachable!("handled above"),
                 Advice::DontFork => flags | VM_DONTCOPY,
                 Advice::DoFork => flags & !VM_DONTCOPY,
                 Advice::WipeOnFork => {
@@ -367,12 +379,26 @@ impl Machine {
                     }
                     flags & !VM_DONTDUMP
                 }
+                _ => unreachable!("an advice of madvise_manage"),
             };
             let name = v.name;
             m.madvise_update_vma(vma, prev, s, e, new_flags, name)
                 .map_err(enomem_to_eagain)
         })
     }
+}
+
+/// Whether the advice changes VMA flags (splitting and merging) rather than acting on pages.
+fn advice_changes_flags(advice: Advice) -> bool {
+    matches!(
+        advice,
+        Advice::DontFork
+            | Advice::DoFork
+            | Advice::WipeOnFork
+            | Advice::KeepOnFork
+            | Advice::DontDump
+            | Advice::DoDump
+    )
 }
 
 /// madvise reports a failed split as EAGAIN ("resources temporarily unavailable").

@@ -12,7 +12,7 @@ use super::process::mm_counter_index;
 use super::types::{
     vpn, FileId, Pfn, Pid, VmaId, MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_SIZE, STACK_GUARD_GAP,
 };
-use super::vma::{VM_GROWSDOWN, VM_SHARED, VM_WRITE};
+use super::vma::{VM_GROWSDOWN, VM_LOCKED, VM_SHARED, VM_WRITE};
 use super::Machine;
 use anonmap_abi::Error;
 use anonmap_abi::{Access, TouchArgs};
@@ -151,12 +151,11 @@ impl Machine {
             (v.start, v.end, v.pgoff, v.flags, v.pid)
         };
         let grow = (start - addr) >> PAGE_SHIFT;
-        self.procs
-            .get_mut(&pid)
-            .expect("live")
-            .mm
-            .counters
-            .stat_account(flags, grow as i64);
+        let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
+        c.stat_account(flags, grow as i64);
+        if flags & VM_LOCKED != 0 {
+            c.locked_vm += grow; // acct_stack_growth
+        }
         let _ = end;
         self.vma_set_range(g, addr, end, pgoff - grow);
     }
@@ -218,25 +217,29 @@ impl Machine {
                 }
                 (None, true) => {
                     let pfn = self.alloc_anon_page(vma, addr);
-                    self.map_new(pid, addr, pfn, true);
+                    self.map_new(pid, addr, pfn, true, true);
                 }
                 (Some(f), false) => {
                     self.fault_around(pid, vma, addr, f);
                     if self.procs[&pid].mm.pt.get(vpn(addr)).is_none() {
                         let index = self.vmas[vma.0].linear_index(addr);
                         let pfn = self.page_cache_get(f, index);
-                        self.map_new(pid, addr, pfn, false);
+                        self.map_file_page(pid, vma, addr, pfn);
                     }
                 }
                 (Some(f), true) => {
                     let index = self.vmas[vma.0].linear_index(addr);
                     let cache_pfn = self.page_cache_get(f, index);
                     if shared {
+                        // do_shared_fault: fault_dirty_shared_page.
                         self.frames[cache_pfn].flags |= page_flags::DIRTY;
-                        self.map_new(pid, addr, cache_pfn, true);
+                        self.map_new(pid, addr, cache_pfn, true, true);
                     } else {
                         let pfn = self.alloc_anon_page(vma, addr);
-                        self.map_new(pid, addr, pfn, true);
+                        self.map_new(pid, addr, pfn, true, true);
+                    }
+                    if shared {
+                        self.mlock_vma_folio(cache_pfn, vma);
                     }
                 }
             }
@@ -262,8 +265,7 @@ impl Machine {
             );
             return;
         }
-        let f = &self.frames[pfn];
-        if pfn != ZERO_PFN && f.is_anon() && (f.has(page_flags::EXCLUSIVE) || f.refcount == 1) {
+        if pfn != ZERO_PFN && self.frames[pfn].is_anon() && self.can_reuse_anon_page(pfn) {
             // wp_page_reuse after folio_move_anon_rmap.
             let av = self.vmas[vma.0]
                 .anon_vma
@@ -283,13 +285,37 @@ impl Machine {
         let counters = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
         counters.rss_anon += 1;
         if pfn != ZERO_PFN {
+            let locked = self.vmas[vma.0].flags & VM_LOCKED != 0;
             let old = &mut self.frames[pfn];
             old.mapcount -= 1;
             *counters.rss_mut(mm_counter_index(old)) -= 1;
-            self.frames.put(pfn);
+            if locked {
+                super::mlock::munlock_frame(old); // folio_remove_rmap_pte
+            }
+            if !self.frames.put(pfn) {
+                self.free_swap_cache(pfn);
+            }
         }
         self.frames[new].mapcount = 1;
         self.set_pte(pid, addr, Pte::present(new, true, true, true));
+    }
+
+    /// Whether a write fault may reuse the anonymous page `pfn` in place: it is certainly
+    /// exclusive, or no one else holds it once its swap-cache reference is gone
+    /// (`wp_can_reuse_anon_folio`, which frees the swap cache on the way).
+    fn can_reuse_anon_page(&mut self, pfn: Pfn) -> bool {
+        let f = &self.frames[pfn];
+        if f.has(page_flags::EXCLUSIVE) {
+            return true;
+        }
+        let swapcache = u32::from(f.has(page_flags::SWAPCACHE));
+        if f.refcount > 1 + swapcache {
+            return false;
+        }
+        if swapcache != 0 {
+            self.folio_free_swap(pfn);
+        }
+        self.frames[pfn].refcount == 1
     }
 
     fn set_pte(&mut self, pid: Pid, addr: u64, pte: Pte) {
@@ -301,9 +327,21 @@ impl Machine {
             .set(vpn(addr), pte);
     }
 
+    /// Maps a page-cache page at `addr` for a read fault or fault-around (`set_pte_range`):
+    /// young; writable in a shared writable VMA, which has no write notification here (tmpfs
+    /// cannot write back, and soft-dirty is off); dirty if writable and the page is PG_dirty.
+    fn map_file_page(&mut self, pid: Pid, vma: VmaId, addr: u64, pfn: Pfn) {
+        let flags = self.vmas[vma.0].flags;
+        let writable = flags & (VM_SHARED | VM_WRITE) == VM_SHARED | VM_WRITE
+            && !self.wants_writenotify(flags);
+        let dirty = writable && self.frames[pfn].has(page_flags::DIRTY);
+        self.map_new(pid, addr, pfn, writable, dirty);
+        self.mlock_vma_folio(pfn, vma); // folio_add_file_rmap_ptes
+    }
+
     /// Maps a frame at `addr` (mapcount and refcount +1 unless it is a new anon page, whose
     /// allocation reference becomes the mapping's) and counts it in RSS.
-    fn map_new(&mut self, pid: Pid, addr: u64, pfn: Pfn, write: bool) {
+    fn map_new(&mut self, pid: Pid, addr: u64, pfn: Pfn, write: bool, dirty: bool) {
         let f = &mut self.frames[pfn];
         if f.is_anon() {
             debug_assert_eq!((f.mapcount, f.refcount), (0, 1));
@@ -314,7 +352,7 @@ impl Machine {
         let idx = mm_counter_index(f);
         let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
         *c.rss_mut(idx) += 1;
-        self.set_pte(pid, addr, Pte::present(pfn, write, write, true));
+        self.set_pte(pid, addr, Pte::present(pfn, write, dirty, true));
     }
 
     /// A new exclusive anonymous page for `addr` in `vma` (`folio_add_new_anon_rmap`): mapping
@@ -323,19 +361,42 @@ impl Machine {
     fn alloc_anon_page(&mut self, vma: VmaId, addr: u64) -> Pfn {
         let av = self.anon_vma_prepare(vma);
         let index = self.vmas[vma.0].linear_index(addr);
-        self.frames
+        let pfn = self
+            .frames
             .alloc(
                 page_flags::ANON | page_flags::SWAPBACKED | page_flags::EXCLUSIVE,
                 Mapping::Anon(av),
                 index,
             )
-            .expect("frames were counted before the apply pass")
+            .expect("frames were counted before the apply pass");
+        // folio_add_lru_vma: a new page of a locked VMA starts on the unevictable list
+        // (`mlock_new_folio`).
+        if self.vmas[vma.0].flags & (VM_LOCKED | super::vma::VM_SPECIAL) == VM_LOCKED {
+            let f = &mut self.frames[pfn];
+            f.flags |= page_flags::MLOCKED | page_flags::UNEVICTABLE;
+            f.mlock_count = 1;
+        }
+        pfn
     }
 
     /// The page-cache frame for page `index` of file `f`, read in (regular) or allocated
     /// zero-filled (shmem) if absent.
     fn page_cache_get(&mut self, f: FileId, index: u64) -> Pfn {
         if let Some(&pfn) = self.files[f.0].cache.get(&index) {
+            return pfn;
+        }
+        if let Some(slot) = self.files[f.0].swapped.remove(&index) {
+            // shmem_swapin_folio: read back into the page cache, PG_dirty, the slot freed.
+            let pfn = self
+                .frames
+                .alloc(
+                    page_flags::CACHE | page_flags::SWAPBACKED | page_flags::DIRTY,
+                    Mapping::File(f),
+                    index,
+                )
+                .expect("frames were counted before the apply pass");
+            self.files[f.0].cache.insert(index, pfn);
+            self.swap_free(slot);
             return pfn;
         }
         let swapbacked = if self.files[f.0].kind == FileKind::Shmem {
@@ -378,54 +439,101 @@ impl Machine {
                 continue;
             }
             if let Some(&pfn) = self.files[f.0].cache.get(&index) {
-                self.map_new(pid, a, pfn, false);
+                self.map_file_page(pid, vma, a, pfn);
             }
         }
     }
 
     /// `zap_pte_range` over `[start, end)` of `vma`: every PTE cleared, each page losing a
-    /// mapping (and its frame freed with its last reference); file pages inherit the PTE's
-    /// dirty bit.
+    /// mapping (and its frame freed with its last reference). A file or shmem page takes the
+    /// PTE's dirty bit, and a young PTE marks it accessed (`zap_present_folio_ptes`), before
+    /// the mapping goes and, in a locked VMA, the page is munlocked (`folio_remove_rmap_ptes`,
+    /// whose munlock the kernel batches); anonymous pages just lose their bits.
     pub(super) fn zap_range(&mut self, vma: VmaId, start: u64, end: u64) {
         let pid = self.vmas[vma.0].pid;
-        let mut freed_slots = Vec::new();
-        let Machine { procs, frames, .. } = self;
-        let mm = &mut procs.get_mut(&pid).expect("live").mm;
-        let counters = &mut mm.counters;
+        let locked = self.vmas[vma.0].flags & VM_LOCKED != 0;
+        let mut zapped: Vec<Pte> = Vec::new();
+        let mm = &mut self.procs.get_mut(&pid).expect("live").mm;
         mm.pt.update(vpn(start), vpn(end), |_, pte| {
-            if pte.is_present() {
-                let pfn = pte.pfn();
-                if pfn != ZERO_PFN {
-                    let f = &mut frames[pfn];
-                    if !f.is_anon() && pte.dirty() {
-                        f.flags |= page_flags::DIRTY;
-                    }
-                    f.mapcount -= 1;
-                    *counters.rss_mut(mm_counter_index(f)) -= 1;
-                    frames.put(pfn);
-                }
-            } else if pte.is_swap() {
-                counters.swap_ents -= 1;
-                freed_slots.push(pte.swap_slot());
+            if !pte.is_none() {
+                zapped.push(*pte);
             }
             *pte = Pte::NONE;
         });
+        let mut freed_slots = Vec::new();
+        let mut unmapped = Vec::new();
+        for pte in zapped {
+            if pte.is_swap() {
+                self.procs
+                    .get_mut(&pid)
+                    .expect("live")
+                    .mm
+                    .counters
+                    .swap_ents -= 1;
+                freed_slots.push(pte.swap_slot());
+                continue;
+            }
+            let pfn = pte.pfn();
+            if pfn == ZERO_PFN {
+                continue;
+            }
+            if !self.frames[pfn].is_anon() {
+                if pte.dirty() {
+                    self.frames[pfn].flags |= page_flags::DIRTY;
+                }
+                if pte.young() {
+                    self.folio_mark_accessed(pfn);
+                }
+            }
+            let counters = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
+            let f = &mut self.frames[pfn];
+            f.mapcount -= 1;
+            *counters.rss_mut(mm_counter_index(f)) -= 1;
+            if locked {
+                super::mlock::munlock_frame(f);
+            }
+            if !self.frames.put(pfn) {
+                unmapped.push(pfn);
+            }
+        }
+        // free_pages_and_swap_cache: swap-cache pages that lost their last mapping.
+        for pfn in unmapped {
+            self.free_swap_cache(pfn);
+        }
         // free_swap_and_cache for every swap entry zapped.
         for slot in freed_slots {
             self.swap_entry_put(slot);
         }
     }
 
-    /// Fails with ENOMEM unless `len` bytes could be populated from free frames.
-    pub(super) fn check_frames_for(&self, _pid: Pid, len: u64) -> Result<(), Error> {
-        let need = len >> PAGE_SHIFT;
+    /// One fault at `addr` in `vma`, for GUP (the caller has checked the VMA's permissions):
+    /// EFAULT beyond the end of the mapped file (SIGBUS), ENOMEM when the frames it may need are
+    /// not free; otherwise `handle_fault`.
+    pub(super) fn fault_one(
+        &mut self,
+        pid: Pid,
+        vma: VmaId,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), Error> {
+        let v = &self.vmas[vma.0];
+        if let Some(f) = v.file {
+            if v.linear_index(addr) >= self.files[f.0].pages() {
+                return Err(anonmap_abi::err!(
+                    EFAULT,
+                    "fault at {addr:#x}: beyond the end of {} (SIGBUS)",
+                    self.files[f.0].path
+                ));
+            }
+        }
+        let need = self.frames_needed(pid, vma, addr, addr + PAGE_SIZE, write);
         if need > self.frames.free_count() {
             return Err(anonmap_abi::err!(
                 ENOMEM,
-                "populating {need} pages needs more than the {} free page frames",
-                self.frames.free_count()
+                "fault at {addr:#x}: no free page frame (out of simulated RAM)"
             ));
         }
+        self.handle_fault(pid, vma, addr, write);
         Ok(())
     }
 }

@@ -36,6 +36,11 @@ pub struct File {
     /// flag, mapping `File(this id)` and index equal to its key, and one reference held by the
     /// cache.
     pub cache: BTreeMap<u64, Pfn>,
+    /// Shmem pages written out to swap (`shmem_writeout`): page index -> swap slot, in the
+    /// page cache's place. Invariant: no index is both cached and swapped; each slot counts
+    /// this entry once in the swap map.
+    #[serde(default)]
+    pub swapped: BTreeMap<u64, u32>,
     /// i_mmap: every VMA mapping this file, keyed by its page-offset range
     /// `(vm_pgoff, last pgoff, vma)`. Invariant: exactly the VMAs whose `file` is this one.
     pub i_mmap: BTreeSet<(u64, u64, VmaId)>,
@@ -47,6 +52,11 @@ impl File {
     /// Pages in the file (`size` rounded up).
     pub fn pages(&self) -> u64 {
         self.size.div_ceil(super::types::PAGE_SIZE)
+    }
+
+    /// Swapped-out pages of the object in `[first, end)` (`shmem_partial_swap_usage`).
+    pub fn swapped_in(&self, first: u64, end: u64) -> u64 {
+        self.swapped.range(first..end).count() as u64
     }
 
     /// VMAs whose pgoff range contains `index`, as the i_mmap interval query returns them.
@@ -86,6 +96,7 @@ impl Machine {
             dev: REGULAR_DEV,
             inode,
             cache: BTreeMap::new(),
+            swapped: BTreeMap::new(),
             i_mmap: BTreeSet::new(),
             noreserve: false,
         }));
@@ -104,6 +115,7 @@ impl Machine {
             dev: SHMEM_DEV,
             inode,
             cache: BTreeMap::new(),
+            swapped: BTreeMap::new(),
             i_mmap: BTreeSet::new(),
             noreserve,
         }))
@@ -120,6 +132,9 @@ impl Machine {
         for (_, pfn) in f.cache {
             debug_assert_eq!(self.frames[pfn].mapcount, 0);
             self.frames.put(pfn);
+        }
+        for (_, slot) in f.swapped {
+            self.swap_free(slot);
         }
     }
 }

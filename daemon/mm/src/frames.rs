@@ -13,31 +13,45 @@ pub const ZERO_PFN: Pfn = Pfn(0);
 /// Page flags (a subset of the kernel's PG_* and folio flags).
 pub mod page_flags {
     /// PageAnon: `mapping` is an anon_vma.
-    pub const ANON: u16 = 1 << 0;
+    pub const ANON: u32 = 1 << 0;
     /// PG_dirty.
-    pub const DIRTY: u16 = 1 << 1;
-    /// PG_referenced (set on file pages read through a mapping).
-    pub const REFERENCED: u16 = 1 << 2;
-    /// PG_swapbacked: anon and shmem pages.
-    pub const SWAPBACKED: u16 = 1 << 3;
+    pub const DIRTY: u32 = 1 << 1;
+    /// PG_referenced: set by `folio_mark_accessed` (GUP's FOLL_TOUCH, the zap of a young
+    /// file PTE), cleared by clear_refs, MADV_COLD, MADV_FREE and activation.
+    pub const REFERENCED: u32 = 1 << 2;
+    /// PG_swapbacked: anon and shmem pages. An anonymous page without it is lazyfree
+    /// (MADV_FREE): reclaim may discard it unless it was written again.
+    pub const SWAPBACKED: u32 = 1 << 3;
     /// PageAnonExclusive: the page is certainly mapped by exactly one PTE and may be written
     /// without a COW copy.
-    pub const EXCLUSIVE: u16 = 1 << 4;
+    pub const EXCLUSIVE: u32 = 1 << 4;
     /// The frame is on the free stack.
-    pub const FREE: u16 = 1 << 5;
+    pub const FREE: u32 = 1 << 5;
     /// The frame sits in a file's (or shmem object's) page cache.
-    pub const CACHE: u16 = 1 << 6;
+    pub const CACHE: u32 = 1 << 6;
     /// PG_swapcache: the frame holds a swap slot's data and the swap cache holds a reference.
-    pub const SWAPCACHE: u16 = 1 << 7;
+    pub const SWAPCACHE: u32 = 1 << 7;
+    /// PG_active: on the active LRU list. New pages start inactive; `folio_mark_accessed` of a
+    /// referenced inactive page activates it; MADV_COLD, MADV_FREE and mlock deactivate.
+    pub const ACTIVE: u32 = 1 << 8;
+    /// PG_mlocked: a VM_LOCKED VMA has locked the page (`mlock_folio`, `mlock_new_folio`);
+    /// cleared when the last such lock goes (`munlock_folio`).
+    pub const MLOCKED: u32 = 1 << 9;
+    /// PG_unevictable: on the unevictable LRU list, where mlocked pages live; reclaim and
+    /// LRU aging leave it alone.
+    pub const UNEVICTABLE: u32 = 1 << 10;
 
     /// Flag names in display order, for the rmap view.
-    pub const NAMES: [(u16, &str); 8] = [
+    pub const NAMES: [(u32, &str); 11] = [
         (ANON, "anon"),
         (CACHE, "pagecache"),
         (SWAPCACHE, "swapcache"),
         (SWAPBACKED, "swapbacked"),
         (DIRTY, "dirty"),
         (REFERENCED, "referenced"),
+        (ACTIVE, "active"),
+        (MLOCKED, "mlocked"),
+        (UNEVICTABLE, "unevictable"),
         (EXCLUSIVE, "exclusive"),
         (FREE, "free"),
     ];
@@ -63,12 +77,18 @@ pub struct Frame {
     /// reference); 0 exactly when the frame is free.
     pub refcount: u32,
     /// `page_flags` bits.
-    pub flags: u16,
+    pub flags: u32,
     /// page->mapping.
     pub mapping: Mapping,
     /// page->index: for anon pages the linear page index (`linear_page_index` of the VMA that
     /// instantiated it); for page-cache pages the file offset in pages.
     pub index: u64,
+    /// folio->mlock_count: how many VM_LOCKED mappings hold the page on the unevictable list,
+    /// as the kernel counts them (approximately: a lock that goes without a munlock walk, as
+    /// with MREMAP_DONTUNMAP, leaves the page mlocked until it is unmapped). Meaningful only
+    /// with UNEVICTABLE.
+    #[serde(default)]
+    pub mlock_count: u32,
 }
 
 impl Frame {
@@ -78,12 +98,13 @@ impl Frame {
         flags: page_flags::FREE,
         mapping: Mapping::None,
         index: 0,
+        mlock_count: 0,
     };
 
     pub fn is_anon(&self) -> bool {
         self.flags & page_flags::ANON != 0
     }
-    pub fn has(&self, flag: u16) -> bool {
+    pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }
 }
@@ -109,6 +130,7 @@ impl Frames {
             flags: 0,
             mapping: Mapping::None,
             index: 0,
+            mlock_count: 0,
         };
         Frames {
             frames,
@@ -127,7 +149,7 @@ impl Frames {
 
     /// Takes a free frame, initialised with refcount 1 and the given identity; `None` when RAM is
     /// exhausted.
-    pub fn alloc(&mut self, flags: u16, mapping: Mapping, index: u64) -> Option<Pfn> {
+    pub fn alloc(&mut self, flags: u32, mapping: Mapping, index: u64) -> Option<Pfn> {
         let pfn = self.free.pop()?;
         self.frames[pfn as usize] = Frame {
             mapcount: 0,
@@ -135,6 +157,7 @@ impl Frames {
             flags,
             mapping,
             index,
+            mlock_count: 0,
         };
         Some(Pfn(pfn))
     }

@@ -329,35 +329,54 @@ impl Machine {
         Ok(())
     }
 
-    /// The swap device against the swap PTEs counted per slot in `swap_refs`.
+    /// The swap device against the swap PTEs counted per slot in `swap_refs`, plus the shmem
+    /// objects' swapped pages; a slot is in use while something refers to it or the swap cache
+    /// holds it.
     fn check_swap(&self, swap_refs: &BTreeMap<u32, u32>) -> Result<(), String> {
+        let mut refs = swap_refs.clone();
+        for (_, file) in self.files.iter() {
+            for (&index, &slot) in &file.swapped {
+                if file.cache.contains_key(&index) {
+                    return Err(format!(
+                        "file {}: page {index} is both cached and swapped",
+                        file.path
+                    ));
+                }
+                *refs.entry(slot).or_default() += 1;
+            }
+        }
         let used: BTreeMap<u32, u32> = self.swap.used_slots().collect();
-        if &used != swap_refs {
+        if used != refs {
             let (slot, _) = used
                 .iter()
-                .zip(swap_refs.iter())
+                .zip(refs.iter())
                 .find(|(a, b)| a != b)
                 .map(|(a, _)| a)
                 .or(used.iter().next())
                 .unwrap_or((&0, &0));
             return Err(format!(
-                "swap counts disagree with the swap PTEs (first at slot {slot}): {} slots in use, {} referenced",
+                "swap counts disagree with the swap PTEs and shmem entries (first at slot {slot}): {} slots counted, {} referenced",
                 used.len(),
-                swap_refs.len()
+                refs.len()
             ));
         }
+        let in_use: BTreeSet<u32> = used
+            .keys()
+            .copied()
+            .chain(self.swap.cache_entries().map(|(s, _)| s))
+            .collect();
         let free: BTreeSet<u32> = self.swap.free_list().iter().copied().collect();
         if free.len() != self.swap.free_list().len() {
             return Err("a swap slot is on the free list twice".into());
         }
-        if free.contains(&0) || free.iter().any(|s| used.contains_key(s)) {
+        if free.contains(&0) || free.iter().any(|s| in_use.contains(s)) {
             return Err("the swap free list holds slot 0 or a slot in use".into());
         }
-        if free.len() as u64 + used.len() as u64 != self.swap.total() {
+        if free.len() as u64 + in_use.len() as u64 != self.swap.total() {
             return Err(format!(
                 "{} free + {} used swap slots but the device has {}",
                 free.len(),
-                used.len(),
+                in_use.len(),
                 self.swap.total()
             ));
         }
@@ -365,14 +384,19 @@ impl Machine {
         for (slot, pfn) in self.swap.cache_entries() {
             n += 1;
             let f = &self.frames[pfn];
-            if !used.contains_key(&slot) {
+            if !used.contains_key(&slot) && f.mapcount == 0 {
                 return Err(format!(
-                    "swap cache holds pfn {} for free slot {slot}",
+                    "swap cache holds unmapped pfn {} for unreferenced slot {slot}",
                     pfn.0
                 ));
             }
-            if !f.has(page_flags::SWAPCACHE) || !f.is_anon() || self.swap.slot_of(pfn) != Some(slot)
-            {
+            // Mapped, it is anonymous; read ahead and not mapped yet, it has no mapping.
+            let identity = if f.mapcount == 0 {
+                f.is_anon() || f.mapping == Mapping::None
+            } else {
+                f.is_anon()
+            };
+            if !f.has(page_flags::SWAPCACHE) || !identity || self.swap.slot_of(pfn) != Some(slot) {
                 return Err(format!(
                     "swap-cache pfn {} (slot {slot}) has a wrong identity",
                     pfn.0

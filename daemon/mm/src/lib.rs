@@ -23,17 +23,22 @@
 //!   (mm/swapfile.c, mm/vmscan.c).
 //! - [`attrs`]: range attribute changes: mprotect, madvise, prctl naming (mm/mprotect.c,
 //!   mm/madvise.c).
+//! - `advice`: the hints that act on pages: MADV_FREE, COLD, PAGEOUT, WILLNEED, POPULATE_*,
+//!   DONTNEED, and clear_refs (mm/madvise.c, fs/proc/task_mmu.c).
+//! - `mlock`: mlock, munlock, mlockall and page-table population (mm/mlock.c, mm/gup.c).
 //! - [`views`]: smaps/status/pagemap/rmap/name-table views (fs/proc/task_mmu.c).
 //! - [`invariants`]: `check_invariants`, which recomputes every cached number.
 //! - `serde_array`: serde for the page tables' 512-entry arrays.
 
 #![forbid(unsafe_code)]
 
+mod advice;
 mod attrs;
 mod fault;
 pub mod files;
 pub mod frames;
 mod invariants;
+mod mlock;
 mod mmap;
 mod mremap;
 pub mod names;
@@ -68,6 +73,11 @@ pub struct MachineConfig {
     pub ram_bytes: u64,
     /// The swap device in bytes: one header page, the rest swap slots; 0 for no swap.
     pub swap_bytes: u64,
+    /// Soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY, as Debian's and Android's kernels have it):
+    /// VM_SOFTDIRTY on new VMAs, the `sd` VmFlag, pagemap bit 55, clear_refs 4. Off by default,
+    /// as on the kernel the oracle cases come from.
+    #[serde(default)]
+    pub soft_dirty: bool,
 }
 
 impl MachineConfig {
@@ -76,6 +86,7 @@ impl MachineConfig {
         MachineConfig {
             ram_bytes,
             swap_bytes: 0,
+            soft_dirty: false,
         }
     }
 }
@@ -86,6 +97,7 @@ impl Default for MachineConfig {
         MachineConfig {
             ram_bytes: 4 << 30,
             swap_bytes: 1 << 30,
+            soft_dirty: false,
         }
     }
 }
@@ -159,6 +171,11 @@ impl Machine {
             Call::Touch(a) => self.touch(a).map(|()| Outcome::Done),
             Call::Reclaim(a) => self.reclaim(a).map(Outcome::Pages),
             Call::File(a) => self.create_file(a).map(|_| Outcome::Done),
+            Call::Mlock(a) => self.mlock(a).map(|()| Outcome::Done),
+            Call::Munlock(a) => self.munlock(a).map(|()| Outcome::Done),
+            Call::Mlockall(a) => self.mlockall(a).map(|()| Outcome::Done),
+            Call::Munlockall(a) => self.munlockall(a).map(|()| Outcome::Done),
+            Call::ClearRefs(a) => self.clear_refs(a).map(|()| Outcome::Done),
         }
     }
 

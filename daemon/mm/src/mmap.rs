@@ -9,7 +9,7 @@ use super::types::{
 use super::vma::*;
 use super::vma_tree::MergeAttrs;
 use super::Machine;
-use anonmap_abi::{Access, BrkArgs, Error, MmapArgs, MunmapArgs, Prot};
+use anonmap_abi::{BrkArgs, Error, MmapArgs, MunmapArgs, Prot};
 
 /// `calc_vm_prot_bits`.
 pub(super) fn prot_bits(p: Prot) -> u64 {
@@ -93,6 +93,10 @@ impl Machine {
         if f.noreserve {
             flags |= VM_NORESERVE;
         }
+        if f.locked {
+            flags |= VM_LOCKED;
+        }
+        flags |= self.procs[&pid].mm.def_flags;
         let shared_anon = f.anonymous && f.shared;
         // Placement.
         let addr = if fixed {
@@ -125,8 +129,11 @@ impl Machine {
             self.get_unmapped_area(pid, file_id, shared_anon, hint, len, pgoff_in)?
         };
         let end = addr + len;
-        if f.populate {
-            self.check_frames_for(pid, len)?;
+        if !self.mlock_future_ok(pid, flags, len >> PAGE_SHIFT) {
+            return Err(anonmap_abi::err!(
+                EAGAIN,
+                "mmap: a locked mapping of {len:#x} bytes would exceed RLIMIT_MEMLOCK (8 MiB)"
+            ));
         }
         // accountable_mapping: private writable without NORESERVE.
         if flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE {
@@ -158,29 +165,14 @@ impl Machine {
         }
         let mm = &mut self.procs.get_mut(&pid).expect("checked").mm;
         mm.counters.stat_account(flags, pages(addr, end) as i64);
-        if f.populate {
-            self.populate(pid, addr, end)?;
+        if flags & VM_LOCKED != 0 {
+            mm.counters.locked_vm += pages(addr, end);
+        }
+        if flags & VM_LOCKED != 0 || f.populate {
+            // mm_populate: errors (PROT_NONE, no free frame) are ignored.
+            let _ = self.mm_populate(pid, addr, end, true);
         }
         Ok(addr)
-    }
-
-    /// `mm_populate` after MAP_POPULATE: write-faults private writable ranges, read-faults the
-    /// rest, skips inaccessible VMAs.
-    fn populate(&mut self, pid: Pid, start: u64, end: u64) -> Result<(), Error> {
-        for id in self.vmas_in(pid, start, end) {
-            let v = &self.vmas[id.0];
-            if !v.is_accessible() {
-                continue;
-            }
-            let (s, e) = (v.start.max(start), v.end.min(end));
-            let access = if v.flags & (VM_WRITE | VM_SHARED) == VM_WRITE {
-                Access::Write
-            } else {
-                Access::Read
-            };
-            self.touch_range(pid, s, e - s, access)?;
-        }
-        Ok(())
     }
 
     /// `munmap`.
@@ -301,7 +293,16 @@ impl Machine {
             return Ok(origbrk);
         }
         // do_brk_flags: expand the brk VMA ending at oldbrk, else a new VMA.
-        let flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+        let flags = VM_READ
+            | VM_WRITE
+            | VM_MAYREAD
+            | VM_MAYWRITE
+            | VM_MAYEXEC
+            | VM_ACCOUNT
+            | self.procs[&pid].mm.def_flags;
+        if !self.mlock_future_ok(pid, flags, pages(oldbrk, newbrk)) {
+            return Ok(origbrk);
+        }
         let brkvma = self
             .prev_vma(pid, oldbrk)
             .filter(|&p| self.vmas[p.0].start >= start_brk && self.vmas[p.0].end == oldbrk);
@@ -322,7 +323,13 @@ impl Machine {
         let n = pages(oldbrk, newbrk);
         mm.counters.total_vm += n;
         mm.counters.data_vm += n;
+        if flags & VM_LOCKED != 0 {
+            mm.counters.locked_vm += n;
+        }
         mm.brk = brk;
+        if flags & VM_LOCKED != 0 {
+            let _ = self.mm_populate(pid, oldbrk, newbrk, true);
+        }
         Ok(brk)
     }
 }

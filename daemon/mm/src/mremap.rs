@@ -8,7 +8,7 @@ use super::types::{
 use super::vma::*;
 use super::vma_tree::MergeAttrs;
 use super::Machine;
-use anonmap_abi::{Error, MremapArgs};
+use anonmap_abi::{Error, MremapArgs, MremapFlags};
 
 impl Machine {
     /// `mremap`.
@@ -40,7 +40,9 @@ impl Machine {
                 "mremap: new_len {new_len:#x} is 0 or beyond TASK_SIZE"
             ));
         }
-        if f.fixed {
+        // MREMAP_FIXED and MREMAP_DONTUNMAP name the new address (as a hint without FIXED).
+        let implies_new_addr = f.fixed || f.dontunmap;
+        if implies_new_addr {
             if new_addr > TASK_SIZE - new_len {
                 return Err(anonmap_abi::err!(
                     EINVAL,
@@ -54,7 +56,16 @@ impl Machine {
                 ));
             }
             if !f.maymove {
-                return Err(anonmap_abi::err!(EINVAL, "mremap: fixed requires maymove"));
+                return Err(anonmap_abi::err!(
+                    EINVAL,
+                    "mremap: fixed and dontunmap require maymove"
+                ));
+            }
+            if f.dontunmap && old_len != new_len {
+                return Err(anonmap_abi::err!(
+                    EINVAL,
+                    "mremap: dontunmap cannot resize (old_len {old_len:#x}, new_len {new_len:#x})"
+                ));
             }
             if addr < new_addr + new_len && new_addr < addr.saturating_add(old_len) {
                 return Err(anonmap_abi::err!(
@@ -62,23 +73,45 @@ impl Machine {
                     "mremap: the old and new ranges overlap"
                 ));
             }
-        }
-        // check_map_count_against_split_early: room for four more VMAs.
-        if self.map_count(pid) + 4 > MAX_MAP_COUNT {
-            return Err(anonmap_abi::err!(
-                ENOMEM,
-                "mremap: too close to vm.max_map_count"
-            ));
+            // check_map_count_against_split_early: room for four more VMAs.
+            if self.map_count(pid) + 4 > MAX_MAP_COUNT {
+                return Err(anonmap_abi::err!(
+                    ENOMEM,
+                    "mremap: too close to vm.max_map_count"
+                ));
+            }
         }
         if f.fixed && old_len == new_len {
-            return self.remap_move(pid, addr, old_len, new_addr);
+            return self.remap_move(pid, addr, old_len, new_addr, f.dontunmap);
         }
         let vma = self.vma_at(pid, addr);
-        self.check_prep_vma(vma, addr, old_len, new_len, f.fixed)?;
+        self.check_prep_vma(vma, addr, old_len, new_len, implies_new_addr, f.dontunmap)?;
         let vma = vma.expect("checked by check_prep_vma");
-        if f.fixed {
-            return self.mremap_to(pid, addr, old_len, new_len, new_addr);
+        // A locked VMA that grows has its new part populated (populate_expand).
+        let populate = new_len > old_len && self.vmas[vma.0].flags & VM_LOCKED != 0;
+        let res = if implies_new_addr {
+            self.mremap_to(pid, addr, old_len, new_len, new_addr, f)
+        } else {
+            self.mremap_at(pid, vma, addr, old_len, new_len, f.maymove)
+        }?;
+        if populate {
+            let from = res + old_len;
+            let _ = self.mm_populate(pid, from, from + (new_len - old_len), true);
         }
+        Ok(res)
+    }
+
+    /// `mremap_at`: resizing without a named new address: shrink in place, grow in place, or
+    /// (with maymove) move to a free range.
+    fn mremap_at(
+        &mut self,
+        pid: Pid,
+        vma: VmaId,
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        maymove: bool,
+    ) -> Result<u64, Error> {
         // mremap_at
         if new_len == old_len {
             return Ok(addr);
@@ -115,9 +148,12 @@ impl Machine {
             let mm = &mut self.procs.get_mut(&pid).expect("live").mm;
             mm.counters
                 .stat_account(flags, (delta >> PAGE_SHIFT) as i64);
+            if flags & VM_LOCKED != 0 {
+                mm.counters.locked_vm += delta >> PAGE_SHIFT;
+            }
             return Ok(addr);
         }
-        if !f.maymove {
+        if !maymove {
             return Err(anonmap_abi::err!(
                 ENOMEM,
                 "mremap: cannot grow [{addr:#x}, +{old_len:#x}) in place and maymove is not set"
@@ -126,7 +162,7 @@ impl Machine {
         let v = &self.vmas[vma.0];
         let pgoff = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
         let dest = self.get_unmapped_area(pid, v.file, false, 0, new_len, pgoff)?;
-        self.move_vma(pid, vma, addr, old_len, dest, new_len)
+        self.move_vma(pid, vma, addr, old_len, dest, new_len, false)
     }
 
     /// `check_prep_vma`.
@@ -137,6 +173,7 @@ impl Machine {
         old_len: u64,
         new_len: u64,
         implies_new_addr: bool,
+        dontunmap: bool,
     ) -> Result<(), Error> {
         let Some(vma) = vma else {
             return Err(anonmap_abi::err!(EFAULT, "mremap: no mapping at {addr:#x}"));
@@ -150,6 +187,12 @@ impl Machine {
             return Err(anonmap_abi::err!(
                 EINVAL,
                 "mremap: old_len 0 (duplicating) is only for shared mappings"
+            ));
+        }
+        if dontunmap && v.flags & VM_DONTEXPAND != 0 {
+            return Err(anonmap_abi::err!(
+                EINVAL,
+                "mremap: dontunmap of a VMA that cannot be expanded"
             ));
         }
         let old_len = if new_len < old_len { new_len } else { old_len };
@@ -173,10 +216,17 @@ impl Machine {
                 "mremap: the VMA cannot be expanded"
             ));
         }
+        if !self.mlock_future_ok(v.pid, v.flags, (new_len - old_len) >> PAGE_SHIFT) {
+            return Err(anonmap_abi::err!(
+                EAGAIN,
+                "mremap: growing a locked VMA would exceed RLIMIT_MEMLOCK (8 MiB)"
+            ));
+        }
         Ok(())
     }
 
-    /// `mremap_to`: unmap the destination, shrink the source if asked, then move.
+    /// `mremap_to`: with `fixed`, unmap the destination; shrink the source if asked; then move
+    /// to the destination (without `fixed`, `new_addr` is a placement hint).
     fn mremap_to(
         &mut self,
         pid: Pid,
@@ -184,10 +234,13 @@ impl Machine {
         old_len: u64,
         new_len: u64,
         new_addr: u64,
+        f: MremapFlags,
     ) -> Result<u64, Error> {
-        self.do_munmap(pid, new_addr, new_addr + new_len)?;
-        if self.vma_at(pid, addr).is_none() {
-            return Err(anonmap_abi::err!(EFAULT, "mremap: no mapping at {addr:#x}"));
+        if f.fixed {
+            self.do_munmap(pid, new_addr, new_addr + new_len)?;
+            if self.vma_at(pid, addr).is_none() {
+                return Err(anonmap_abi::err!(EFAULT, "mremap: no mapping at {addr:#x}"));
+            }
         }
         let mut old_len = old_len;
         if new_len < old_len {
@@ -197,12 +250,26 @@ impl Machine {
         let vma = self
             .vma_at(pid, addr)
             .ok_or_else(|| anonmap_abi::err!(EFAULT, "mremap: no mapping at {addr:#x}"))?;
-        self.move_vma(pid, vma, addr, old_len, new_addr, new_len)
+        let dest = if f.fixed {
+            new_addr
+        } else {
+            let v = &self.vmas[vma.0];
+            let pgoff = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
+            self.get_unmapped_area(pid, v.file, false, new_addr, new_len, pgoff)?
+        };
+        self.move_vma(pid, vma, addr, old_len, dest, new_len, f.dontunmap)
     }
 
     /// `remap_move`: a fixed, same-size move that may span several VMAs; the gaps between
     /// source VMAs are kept at the destination.
-    fn remap_move(&mut self, pid: Pid, start: u64, len: u64, new_addr: u64) -> Result<u64, Error> {
+    fn remap_move(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        len: u64,
+        new_addr: u64,
+        dontunmap: bool,
+    ) -> Result<u64, Error> {
         let end = start + len;
         let mut target = new_addr;
         let mut last_end = 0;
@@ -212,9 +279,10 @@ impl Machine {
             "mremap: no mapping in [{start:#x}, {end:#x})"
         ));
         let mut cursor = start;
+        // for_each_vma_range: each VMA once, even a dontunmap source that stays behind.
         while let Some(vma) = self
             .find_vma(pid, cursor)
-            .filter(|&v| self.vmas[v.0].start < end)
+            .filter(|&v| cursor < end && self.vmas[v.0].start < end)
         {
             let (v_start, v_end) = (self.vmas[vma.0].start, self.vmas[vma.0].end);
             if !seen && start < v_start {
@@ -228,8 +296,13 @@ impl Machine {
             let offset = if seen { v_start - last_end } else { 0 };
             last_end = v_end;
             let dest = target + offset;
-            self.check_prep_vma(Some(vma), addr, piece, piece, true)?;
-            let got = self.mremap_to(pid, addr, piece, piece, dest)?;
+            self.check_prep_vma(Some(vma), addr, piece, piece, true, dontunmap)?;
+            let flags = MremapFlags {
+                maymove: true,
+                fixed: true,
+                dontunmap,
+            };
+            let got = self.mremap_to(pid, addr, piece, piece, dest, flags)?;
             if !seen {
                 res = Ok(got);
             }
@@ -241,7 +314,10 @@ impl Machine {
     }
 
     /// `move_vma`: copy the VMA to `[new_addr, +new_len)` (merging there if it can), move the
-    /// page-table entries of `[old_addr, +old_len)`, then unmap the source range.
+    /// page-table entries of `[old_addr, +old_len)`, then unmap the source range; with
+    /// `dontunmap` the source VMA stays, whole, without its pages and unlocked
+    /// (`dontunmap_complete`: locked_vm keeps counting it).
+    #[allow(clippy::too_many_arguments)]
     fn move_vma(
         &mut self,
         pid: Pid,
@@ -250,6 +326,7 @@ impl Machine {
         old_len: u64,
         new_addr: u64,
         new_len: u64,
+        dontunmap: bool,
     ) -> Result<u64, Error> {
         // prep_move_vma: room for the copy plus a split of the source.
         if self.map_count(pid) + 2 > MAX_MAP_COUNT {
@@ -262,13 +339,22 @@ impl Machine {
         self.move_page_tables(pid, old_addr, new_addr, old_len, new_vma);
         let hiwater_vm = self.procs[&pid].mm.counters.hiwater_vm;
         let flags = self.vmas[new_vma.0].flags;
-        self.procs
-            .get_mut(&pid)
-            .expect("live")
-            .mm
-            .counters
-            .stat_account(flags, (new_len >> PAGE_SHIFT) as i64);
-        self.do_munmap(pid, old_addr, old_addr + old_len)?;
+        // vrm_stat_account(new_len).
+        let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
+        c.stat_account(flags, (new_len >> PAGE_SHIFT) as i64);
+        if flags & VM_LOCKED != 0 {
+            c.locked_vm += new_len >> PAGE_SHIFT;
+        }
+        if dontunmap {
+            let old = self.vma_at(pid, old_addr).expect("the source VMA stays");
+            self.vmas[old.0].flags &= !super::mlock::VM_LOCKED_MASK;
+            let v = &self.vmas[old.0];
+            if new_vma != old && v.start == old_addr && v.end == old_addr + old_len {
+                self.unlink_anon_vmas(old);
+            }
+        } else {
+            self.do_munmap(pid, old_addr, old_addr + old_len)?;
+        }
         self.procs
             .get_mut(&pid)
             .expect("live")

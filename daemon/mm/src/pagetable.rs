@@ -14,7 +14,9 @@ const ENTRIES: usize = 512;
 /// Encoding: bit 0 present; if present, bit 1 writable, bit 5 young (accessed), bit 6 dirty and
 /// bits 12.. the pfn. A non-zero entry that is not present is a swap entry: bit 9 set, bit 10
 /// the swap PTE's exclusive marker (`pte_swp_exclusive`: the page was PageAnonExclusive when it
-/// was unmapped) and the swap slot in bits 12... Zero is `pte_none`.
+/// was unmapped) and the swap slot in bits 12... Zero is `pte_none`. Bit 11 is the soft-dirty
+/// bit of either kind (`_PAGE_SOFT_DIRTY`, `_PAGE_SWP_SOFT_DIRTY`); it is only ever set on a
+/// machine with soft-dirty tracking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pte(pub u64);
 
@@ -26,6 +28,7 @@ impl Pte {
     const DIRTY: u64 = 1 << 6;
     const SWAP: u64 = 1 << 9;
     const SWP_EXCLUSIVE: u64 = 1 << 10;
+    const SOFT_DIRTY: u64 = 1 << 11;
 
     /// A present PTE.
     pub fn present(pfn: Pfn, write: bool, dirty: bool, young: bool) -> Pte {
@@ -85,6 +88,12 @@ impl Pte {
     }
     pub fn young(self) -> bool {
         self.0 & Self::YOUNG != 0
+    }
+    pub fn soft_dirty(self) -> bool {
+        self.0 & Self::SOFT_DIRTY != 0
+    }
+    pub fn with_soft_dirty(self, on: bool) -> Pte {
+        self.set(Self::SOFT_DIRTY, on)
     }
     pub fn with_write(self, on: bool) -> Pte {
         self.set(Self::WRITE, on)

@@ -104,6 +104,10 @@ pub struct Mm {
     pub mmap_base: u64,
     /// Whether maps shows the x86_64 `[vsyscall]` gate VMA after the real ones.
     pub has_gate_vma: bool,
+    /// def_flags: flags every new VMA gets (VM_LOCKED, with VM_LOCKONFAULT, after
+    /// mlockall(MCL_FUTURE)). Not inherited by fork.
+    #[serde(default)]
+    pub def_flags: u64,
 }
 
 /// One simulated process.
@@ -314,6 +318,8 @@ impl Machine {
             }
             let cv = self.vm_area_dup(pv);
             self.vmas[cv.0].pid = child;
+            // dup_mmap: locking is not inherited (the child's locked_vm and def_flags are 0).
+            self.vmas[cv.0].flags &= !super::mlock::VM_LOCKED_MASK;
             if flags & VM_WIPEONFORK != 0 {
                 // The child's copy starts empty: no anon_vma, no page tables.
                 self.vmas[cv.0].anon_vma = None;

@@ -1,53 +1,72 @@
-//! Swap: one swap device, the swap cache, reclaim through the reverse map, and swap-in
-//! (mm/swapfile.c, mm/swap_state.c, mm/vmscan.c, `do_swap_page` in mm/memory.c).
+//! Swap: one swap device, the swap cache, reclaim of one folio through the reverse map, and
+//! swap-in (mm/swapfile.c, mm/swap_state.c, mm/vmscan.c `shrink_folio_list`, `do_swap_page`
+//! in mm/memory.c, `shmem_writeout` and `shmem_swapin_folio` in mm/shmem.c).
 //!
-//! `reclaim pid=N addr=A len=L` reclaims the pages that process N maps in the range the way
-//! vmscan's `shrink_folio_list` reclaims a folio, so that every process mapping the page loses it
-//! at once (`try_to_unmap` walks the rmap):
-//! - an anonymous page gets a swap slot; every PTE that maps it, in every process, becomes a swap
-//!   entry for that slot (marked exclusive if the page was PageAnonExclusive), and the frame is
-//!   freed;
-//! - a regular file's page-cache page is unmapped everywhere and dropped from the cache (written
-//!   back first if dirty); the next access reads it in again;
-//! - shmem pages stay resident (shmem swap is not modelled), and so does the zero page.
+//! [`Machine::shrink_folio`] reclaims one folio the way `shrink_folio_list` does, taking it
+//! from every process that maps it at once (`try_to_unmap` walks the rmap):
+//! - a swap-backed anonymous page gets a swap slot (its own if it is in the swap cache); every
+//!   PTE that maps it becomes a swap entry for that slot, marked exclusive if the page was
+//!   PageAnonExclusive, and the frame is freed. With no free slot it is activated instead;
+//! - a lazyfree page (MADV_FREE, not swap-backed) is discarded mapping by mapping while it is
+//!   clean; a mapping whose PTE is dirty, or a page already PG_dirty, stops the walk: the page
+//!   is swap-backed again, keeps its remaining mappings and is activated;
+//! - a shmem page is unmapped everywhere (dirty PTEs make it PG_dirty); a dirty one moves to a
+//!   swap slot that the object's page cache records in its place (`shmem_writeout`), a clean
+//!   one is dropped, leaving a hole that reads back as zeroes;
+//! - a regular file's page is unmapped everywhere; a clean one is dropped from the cache, a
+//!   dirty one is written back first by `reclaim` and kept (activated) by MADV_PAGEOUT, which
+//!   never writes file pages;
+//! - an mlocked page (mapped by a VM_LOCKED VMA) and the zero page are never reclaimed.
 //!
 //! A fault on a swap entry (`do_swap_page`) finds the page in the swap cache or reads it into a
-//! new frame that it adds to the cache, so processes that still hold swap entries for the slot
-//! later map the same frame: pages shared before reclaim are shared after swap-in. The page is
-//! mapped writable only if it is certainly exclusive (the swap entry was exclusive, or nothing
-//! else refers to the frame); a write otherwise copies it, as after fork.
+//! new frame added to the cache. The page stays in the swap cache, its slot allocated, until
+//! something frees it, exactly where the kernel frees it:
+//! - the swap-in itself, when the VMA is locked, the page is mlocked, swap is more than half
+//!   full (`vm_swap_full`), or a write fault finds no other user (`should_try_to_free_swap`);
+//! - a write fault that reuses the page (`wp_can_reuse_anon_folio`);
+//! - the last unmap of the page (`free_swap_cache`), or the last swap entry of its slot going
+//!   while the page is unmapped (`free_swap_and_cache`);
+//! - MADV_FREE; reclaim.
 //!
-//! One simplification, documented where it shows: the kernel keeps a swapped-in page in the
-//! swap cache (and its slot allocated) until reclaim or memory pressure frees it; here the page
-//! leaves the swap cache, and the slot is freed, as soon as no swap entry refers to the slot (the
-//! kernel does the same when swap is full, `vm_swap_full()`). Only meminfo's `SwapCached` and
-//! `SwapFree` can tell the difference. Slots are handed out like frames: a fresh device from slot 1
-//! up, then the most recently freed slot first.
+//! Freeing a mapped page's swap (`folio_free_swap`) makes it PG_dirty: its data now lives only
+//! in memory. A page is mapped writable by the swap-in only if it is certainly exclusive (the
+//! swap entry was exclusive, or its swap was freed and nothing else refers to it); a write
+//! otherwise copies it, as after fork. Slots are handed out like frames: a fresh device from
+//! slot 1 up, then the most recently freed slot first.
 
 use std::collections::BTreeMap;
 
 use super::frames::{page_flags, Mapping, ZERO_PFN};
 use super::pagetable::Pte;
 use super::process::mm_counter_index;
-use super::types::{vpn, Pfn, Pid, VmaId, PAGE_SIZE};
-use super::vma::VM_WRITE;
+use super::types::{vpn, FileId, Pfn, Pid, VmaId, PAGE_SIZE};
+use super::vma::{VM_LOCKED, VM_WRITE};
 use super::Machine;
 use anonmap_abi::{Error, ReclaimArgs};
+
+/// Whether reclaim writes a dirty regular-file page back before dropping it (`reclaim`, as
+/// kswapd and the flusher do between them) or leaves it dirty and mapped out (MADV_PAGEOUT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writeback {
+    Yes,
+    No,
+}
 
 /// The swap device and the swap cache.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Swap {
-    /// `swap_map`: per slot, how many swap PTEs refer to it. Slot 0 is the header page and is
-    /// never used. Invariant: equals the number of swap PTEs for the slot over all page tables;
-    /// a slot is free (on `free`) exactly when its count is 0.
+    /// `swap_map`: per slot, how many swap PTEs and shmem page-cache entries refer to it. Slot 0
+    /// is the header page and is never used. Invariant: equals the number of swap PTEs for the
+    /// slot over all page tables plus the shmem objects' swapped entries for it.
     counts: Vec<u32>,
     /// Free slots; the last element is handed out next (LIFO, as frames are: deterministic and
     /// O(1); a fresh device hands out slots 1, 2, 3, ...).
-    /// Invariant: exactly the slots 1.. whose count is 0, each once.
+    /// Invariant: exactly the slots 1.. whose count is 0 and that the swap cache does not hold
+    /// (SWAP_HAS_CACHE), each once.
     free: Vec<u32>,
     /// The swap cache: slot -> the frame holding the slot's data. Invariant: the slot's count is
-    /// non-zero, the frame is anonymous with the SWAPCACHE flag, and the cache holds one reference
-    /// to it.
+    /// non-zero or the frame is mapped (a swapped-in page whose swap is not freed yet), the frame
+    /// has the SWAPCACHE flag, and the cache holds one reference to it.
     cache: BTreeMap<u32, Pfn>,
     /// The reverse of `cache`: frame -> slot (the kernel's `folio->swap`).
     cached_slot: BTreeMap<Pfn, u32>,
@@ -73,6 +92,11 @@ impl Swap {
     /// Free slots (SwapFree in pages).
     pub fn free_count(&self) -> u64 {
         self.free.len() as u64
+    }
+
+    /// `vm_swap_full`: fewer than half the slots are free.
+    pub fn is_half_full(&self) -> bool {
+        self.free_count() * 2 < self.total()
     }
 
     /// Pages in the swap cache (SwapCached in pages).
@@ -166,16 +190,7 @@ impl Machine {
             if self.frames[pfn].has(page_flags::FREE) || self.frames[pfn].mapcount == 0 {
                 continue;
             }
-            let f = &self.frames[pfn];
-            let done = if f.is_anon() {
-                self.swap_out(pfn)
-            } else if f.has(page_flags::SWAPBACKED) {
-                false
-            } else {
-                self.drop_page_cache_page(pfn);
-                true
-            };
-            reclaimed += u64::from(done);
+            reclaimed += u64::from(self.shrink_folio(pfn, Writeback::Yes));
         }
         if hole {
             return Err(anonmap_abi::err!(
@@ -186,20 +201,157 @@ impl Machine {
         Ok(reclaimed)
     }
 
-    /// Swaps out an anonymous page: a slot (the page's own if it is in the swap cache), every
-    /// mapping replaced by a swap entry through the rmap, the frame freed. `false` when swap is
-    /// full.
+    /// `shrink_folio_list` for one folio (see the module header): whether it was reclaimed.
+    pub(super) fn shrink_folio(&mut self, pfn: Pfn, writeback: Writeback) -> bool {
+        if pfn == ZERO_PFN {
+            return false;
+        }
+        if self.frames[pfn].has(page_flags::UNEVICTABLE) {
+            // !folio_evictable -> activate_locked: an mlocked page gives up its swap cache.
+            if self.frames[pfn].has(page_flags::SWAPCACHE) {
+                self.folio_free_swap(pfn);
+            }
+            return false;
+        }
+        let f = self.frames[pfn];
+        if f.is_anon() && !f.has(page_flags::SWAPBACKED) {
+            return self.discard_lazyfree(pfn);
+        }
+        if f.is_anon() {
+            return self.swap_out(pfn);
+        }
+        // A page-cache page: unmapped everywhere, the PTEs' dirty bits moving to the page.
+        if !self.unmap_everywhere(pfn) {
+            return false;
+        }
+        let dirty = self.frames[pfn].has(page_flags::DIRTY);
+        let Mapping::File(file) = f.mapping else {
+            unreachable!("a page-cache page has a file mapping")
+        };
+        if f.has(page_flags::SWAPBACKED) {
+            if dirty {
+                return self.shmem_writeout(pfn, file);
+            }
+        } else if dirty && writeback == Writeback::No {
+            // pageout() leaves dirty file pages to the flusher: PG_reclaim, activated.
+            self.frames[pfn].flags |= page_flags::ACTIVE;
+            return false;
+        }
+        self.delete_from_page_cache(pfn, file);
+        true
+    }
+
+    /// `try_to_unmap_one` meeting a VM_LOCKED VMA: the page is mlocked there ("restore the
+    /// mlock which got missed") and the walk stops, the mappings before it already gone.
+    fn met_vm_locked(&mut self, pfn: Pfn, vma: VmaId) -> bool {
+        if self.vmas[vma.0].flags & VM_LOCKED == 0 {
+            return false;
+        }
+        self.mlock_vma_folio(pfn, vma);
+        true
+    }
+
+    /// Unmaps a page-cache page from every process, moving dirty PTE bits to the page; `false`
+    /// when a locked VMA stopped the walk.
+    fn unmap_everywhere(&mut self, pfn: Pfn) -> bool {
+        let walk = self.rmap_walk(pfn).expect("an allocated page");
+        for hit in walk.hits {
+            if self.met_vm_locked(pfn, hit.vma) {
+                return false;
+            }
+            let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
+            let pte = mm.pt.get(vpn(hit.vaddr));
+            mm.pt.set(vpn(hit.vaddr), Pte::NONE);
+            let f = &mut self.frames[pfn];
+            if pte.dirty() {
+                f.flags |= page_flags::DIRTY;
+            }
+            f.mapcount -= 1;
+            *mm.counters.rss_mut(mm_counter_index(f)) -= 1;
+            self.frames.put(pfn);
+        }
+        true
+    }
+
+    /// Drops an unmapped page from its file's page cache and frees it.
+    fn delete_from_page_cache(&mut self, pfn: Pfn, file: FileId) {
+        let index = self.frames[pfn].index;
+        self.files[file.0].cache.remove(&index);
+        self.frames.put(pfn);
+        debug_assert!(self.frames[pfn].has(page_flags::FREE));
+    }
+
+    /// `shmem_writeout`: the unmapped dirty shmem page moves to a swap slot recorded in its
+    /// object's page cache. With swap full it stays, redirtied and activated.
+    fn shmem_writeout(&mut self, pfn: Pfn, file: FileId) -> bool {
+        let Some(slot) = self.swap.free.pop() else {
+            self.frames[pfn].flags |= page_flags::ACTIVE;
+            return false;
+        };
+        let index = self.frames[pfn].index;
+        self.swap.counts[slot as usize] += 1;
+        self.files[file.0].swapped.insert(index, slot);
+        self.delete_from_page_cache(pfn, file);
+        true
+    }
+
+    /// Reclaim of a lazyfree page (`try_to_unmap_one` on an anon page without PG_swapbacked):
+    /// each clean mapping is dropped; a dirty PTE or page ends the walk, swap-backs the page and
+    /// activates it. Whether the page was discarded whole.
+    fn discard_lazyfree(&mut self, pfn: Pfn) -> bool {
+        let walk = self.rmap_walk(pfn).expect("an allocated anon page");
+        for hit in walk.hits {
+            if self.met_vm_locked(pfn, hit.vma) {
+                return false;
+            }
+            let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
+            let pte = mm.pt.get(vpn(hit.vaddr));
+            let f = &mut self.frames[pfn];
+            if pte.dirty() {
+                f.flags |= page_flags::DIRTY;
+            }
+            if f.has(page_flags::DIRTY) {
+                f.flags |= page_flags::SWAPBACKED | page_flags::ACTIVE;
+                return false;
+            }
+            mm.pt.set(vpn(hit.vaddr), Pte::NONE);
+            mm.counters.rss_anon -= 1;
+            f.mapcount -= 1;
+            self.frames.put(pfn);
+        }
+        debug_assert!(self.frames[pfn].has(page_flags::FREE));
+        true
+    }
+
+    /// Swaps out a swap-backed anonymous page: a slot (the page's own if it is in the swap
+    /// cache; a new one puts it there, `add_to_swap`), every mapping replaced by a swap entry
+    /// through the rmap, then the frame freed once written. With no free slot the page is
+    /// activated instead (`activate_locked`); a locked VMA stops the walk, leaving the page in
+    /// the swap cache with the mappings not reached yet.
     fn swap_out(&mut self, pfn: Pfn) -> bool {
         let slot = match self.swap.slot_of(pfn) {
             Some(s) => s,
             None => match self.swap.free.pop() {
-                Some(s) => s,
-                None => return false,
+                Some(s) => {
+                    self.swap.cache.insert(s, pfn);
+                    self.swap.cached_slot.insert(pfn, s);
+                    let f = &mut self.frames[pfn];
+                    f.flags |= page_flags::SWAPCACHE;
+                    f.refcount += 1;
+                    s
+                }
+                None => {
+                    self.frames[pfn].flags |= page_flags::ACTIVE;
+                    return false;
+                }
             },
         };
         let exclusive = self.frames[pfn].has(page_flags::EXCLUSIVE);
         let walk = self.rmap_walk(pfn).expect("an allocated anon page");
         for hit in walk.hits {
+            if self.met_vm_locked(pfn, hit.vma) {
+                return false;
+            }
             let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
             mm.pt.set(vpn(hit.vaddr), Pte::swap(slot, exclusive));
             mm.counters.rss_anon -= 1;
@@ -208,34 +360,14 @@ impl Machine {
             self.frames[pfn].mapcount -= 1;
             self.frames.put(pfn);
         }
-        if self.swap.cached_slot.remove(&pfn).is_some() {
-            self.swap.cache.remove(&slot);
-            self.frames[pfn].flags &= !page_flags::SWAPCACHE;
-            self.frames.put(pfn);
-        }
-        debug_assert!(self.frames[pfn].has(page_flags::FREE));
-        true
-    }
-
-    /// Drops a regular file's page-cache page: unmapped from every process (its dirty bits
-    /// written back), removed from the cache, freed.
-    fn drop_page_cache_page(&mut self, pfn: Pfn) {
-        let walk = self.rmap_walk(pfn).expect("an allocated page-cache page");
-        for hit in walk.hits {
-            let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
-            mm.pt.set(vpn(hit.vaddr), Pte::NONE);
-            let f = &mut self.frames[pfn];
-            f.mapcount -= 1;
-            *mm.counters.rss_mut(mm_counter_index(f)) -= 1;
-            self.frames.put(pfn);
-        }
-        let f = self.frames[pfn];
-        let Mapping::File(file) = f.mapping else {
-            unreachable!("a page-cache page has a file mapping")
-        };
-        self.files[file.0].cache.remove(&f.index);
+        // Written out, the unmapped page leaves the swap cache and is freed; its slot holds
+        // the data.
+        self.swap.cache.remove(&slot);
+        self.swap.cached_slot.remove(&pfn);
+        self.frames[pfn].flags &= !page_flags::SWAPCACHE;
         self.frames.put(pfn);
         debug_assert!(self.frames[pfn].has(page_flags::FREE));
+        true
     }
 
     /// Frames a fault on swap entry `pte` may allocate: one to read the page in unless the swap
@@ -254,34 +386,32 @@ impl Machine {
         let slot = pte.swap_slot();
         let pfn = match self.swap.cached(slot) {
             Some(pfn) => pfn,
-            None => {
-                // Read the slot into a new frame in the swap cache; it becomes anonymous when
-                // mapped below (`folio_add_new_anon_rmap`).
-                let pfn = self
-                    .frames
-                    .alloc(
-                        page_flags::SWAPBACKED | page_flags::SWAPCACHE,
-                        Mapping::None,
-                        0,
-                    )
-                    .expect("frames were counted before the apply pass");
-                self.swap.cache.insert(slot, pfn);
-                self.swap.cached_slot.insert(pfn, slot);
-                pfn
-            }
+            None => self
+                .swap_cache_add_new(slot)
+                .expect("frames were counted before the apply pass"),
         };
         // The fault's own reference, which becomes the new mapping's.
         self.frames[pfn].refcount += 1;
-        // swap_free_nr: this PTE no longer refers to the slot; the last reference also frees
-        // the slot and the swap-cache entry.
-        self.swap_entry_put(slot);
-        let others = self.frames[pfn].refcount - 1;
-        let exclusive = pte.swp_exclusive() || others == 0;
+        // swap_free_nr: this PTE no longer refers to the slot (the swap cache still holds it).
+        self.swap_free(slot);
         let (vflags, anon_vma, index) = {
             let v = &self.vmas[vma.0];
             let av = v.anon_vma.expect("a VMA with swap entries has an anon_vma");
             (v.flags, av, v.linear_index(addr))
         };
+        // should_try_to_free_swap: the refcount is the cache's and this fault's when nothing
+        // else maps the page.
+        let try_free = self.swap.is_half_full()
+            || vflags & VM_LOCKED != 0
+            || self.is_mlocked(pfn)
+            || (write && self.frames[pfn].refcount == 2);
+        let freed = try_free && self.folio_free_swap(pfn);
+        let exclusive = pte.swp_exclusive() || (freed && self.frames[pfn].refcount == 1);
+        if self.frames[pfn].is_anon() {
+            // folio_add_anon_rmap_ptes; a page new to the rmap (folio_add_new_anon_rmap) is not
+            // mlocked here.
+            self.mlock_vma_folio(pfn, vma);
+        }
         let f = &mut self.frames[pfn];
         if !f.is_anon() {
             // __folio_set_anon: an exclusive page belongs to the VMA's own anon_vma, a shared
@@ -309,20 +439,76 @@ impl Machine {
         );
     }
 
-    /// Drops one swap PTE's reference to `slot` (`swap_free` / `free_swap_and_cache`); at zero
-    /// the slot is freed and its swap-cache page released.
-    pub(super) fn swap_entry_put(&mut self, slot: u32) {
+    /// Reads `slot` into a new frame in the swap cache (`swap_cache_alloc_folio`); the page
+    /// becomes anonymous when a fault maps it (`folio_add_new_anon_rmap`). `None` when no frame
+    /// is free.
+    pub(super) fn swap_cache_add_new(&mut self, slot: u32) -> Option<Pfn> {
+        let pfn = self.frames.alloc(
+            page_flags::SWAPBACKED | page_flags::SWAPCACHE,
+            Mapping::None,
+            0,
+        )?;
+        self.swap.cache.insert(slot, pfn);
+        self.swap.cached_slot.insert(pfn, slot);
+        Some(pfn)
+    }
+
+    /// `swap_free`: one swap entry less for `slot`; the slot is freed when nothing refers to it
+    /// and the swap cache does not hold it.
+    pub(super) fn swap_free(&mut self, slot: u32) {
         let c = &mut self.swap.counts[slot as usize];
         *c -= 1;
-        if *c != 0 {
+        if *c == 0 && !self.swap.cache.contains_key(&slot) {
+            self.swap.free.push(slot);
+        }
+    }
+
+    /// `folio_free_swap`: drops a swap-cache page's slot when no swap entry refers to it any
+    /// more; the page becomes PG_dirty (its data now lives only in memory). Whether it did.
+    pub(super) fn folio_free_swap(&mut self, pfn: Pfn) -> bool {
+        let Some(slot) = self.swap.slot_of(pfn) else {
+            return false;
+        };
+        if self.swap.count(slot) != 0 {
+            return false;
+        }
+        self.frames[pfn].flags |= page_flags::DIRTY;
+        self.delete_from_swap_cache(pfn, slot);
+        true
+    }
+
+    /// Removes a page from the swap cache and frees its now unreferenced slot.
+    fn delete_from_swap_cache(&mut self, pfn: Pfn, slot: u32) {
+        self.swap.cache.remove(&slot);
+        self.swap.cached_slot.remove(&pfn);
+        self.frames[pfn].flags &= !page_flags::SWAPCACHE;
+        self.frames.put(pfn);
+        debug_assert_eq!(self.swap.count(slot), 0);
+        self.swap.free.push(slot);
+    }
+
+    /// `free_swap_cache`, after a page lost a mapping: an unmapped swap-cache page whose slot
+    /// no swap entry refers to leaves the cache (and is freed with its last reference).
+    pub(super) fn free_swap_cache(&mut self, pfn: Pfn) {
+        if self.frames[pfn].has(page_flags::SWAPCACHE) && self.frames[pfn].mapcount == 0 {
+            self.folio_free_swap(pfn);
+        }
+    }
+
+    /// `free_swap_and_cache`: drops one swap entry's reference to `slot` (zap, MADV_FREE); when
+    /// none is left, the swap cache lets the slot's page go if it is unmapped or swap is half
+    /// full (`__try_to_reclaim_swap`).
+    pub(super) fn swap_entry_put(&mut self, slot: u32) {
+        self.swap_free(slot);
+        if self.swap.count(slot) != 0 {
             return;
         }
-        if let Some(pfn) = self.swap.cache.remove(&slot) {
-            self.swap.cached_slot.remove(&pfn);
-            self.frames[pfn].flags &= !page_flags::SWAPCACHE;
-            self.frames.put(pfn);
+        if let Some(pfn) = self.swap.cached(slot) {
+            if self.frames[pfn].mapcount == 0 || self.swap.is_half_full() {
+                self.frames[pfn].flags |= page_flags::DIRTY;
+                self.delete_from_swap_cache(pfn, slot);
+            }
         }
-        self.swap.free.push(slot);
     }
 
     /// `swap_duplicate`: one more swap PTE refers to `slot` (fork).

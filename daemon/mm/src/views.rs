@@ -77,8 +77,12 @@ impl Machine {
                 if f.is_anon() {
                     c.anonymous += PAGE_SIZE;
                 }
-                if pte.young() {
+                if pte.young() || f.has(page_flags::REFERENCED) {
                     c.referenced += PAGE_SIZE;
+                }
+                let dirty = pte.dirty() || f.has(page_flags::DIRTY);
+                if f.is_anon() && !f.has(page_flags::SWAPBACKED) && !dirty {
+                    c.lazyfree += PAGE_SIZE;
                 }
                 let private = f.refcount == 1 || f.mapcount < 2;
                 let pss = if private {
@@ -97,7 +101,6 @@ impl Machine {
                 if locked {
                     c.locked += pss;
                 }
-                let dirty = pte.dirty() || f.has(page_flags::DIRTY);
                 match (dirty, private) {
                     (true, true) => c.private_dirty += PAGE_SIZE,
                     (true, false) => c.shared_dirty += PAGE_SIZE,
@@ -108,6 +111,14 @@ impl Machine {
                     c.pss_dirty += pss;
                 }
             });
+        // smap_gather_stats: a shared shmem VMA's Swap is its object's swapped pages in the
+        // VMA's range (`shmem_swap_usage`), whoever swapped them; never SwapPss.
+        if let Some(f) = v.file {
+            let file = &self.files[f.0];
+            if file.kind == FileKind::Shmem {
+                c.swap += file.swapped_in(v.pgoff, v.pgoff + v.pages()) * PAGE_SIZE;
+            }
+        }
         c
     }
 

@@ -99,10 +99,16 @@ pub fn journal_generations(dir: &Path) -> Result<Vec<u64>, JournalError> {
     Ok(gens)
 }
 
-/// The first line of journal generation `gen`.
+/// The first line of journal generation `gen`. `soft_dirty=1` is written only for a machine
+/// with soft-dirty tracking, so journals of other machines read as before.
 pub fn header_line(gen: u64, sizes: MachineConfig) -> String {
+    let soft_dirty = if sizes.soft_dirty {
+        " soft_dirty=1"
+    } else {
+        ""
+    };
     format!(
-        "# anonmap journal v1 generation={gen} ram={} swap={}\n",
+        "# anonmap journal v1 generation={gen} ram={} swap={}{soft_dirty}\n",
         sizes.ram_bytes, sizes.swap_bytes
     )
 }
@@ -113,6 +119,7 @@ pub fn parse_header(line: &str) -> Option<(u64, MachineConfig)> {
     let mut gen = None;
     let mut ram = None;
     let mut swap = None;
+    let mut soft_dirty = 0;
     for word in rest.split(' ') {
         let (key, value) = word.split_once('=')?;
         let value: u64 = value.parse().ok()?;
@@ -120,6 +127,7 @@ pub fn parse_header(line: &str) -> Option<(u64, MachineConfig)> {
             "generation" => gen = Some(value),
             "ram" => ram = Some(value),
             "swap" => swap = Some(value),
+            "soft_dirty" => soft_dirty = value,
             _ => return None,
         }
     }
@@ -128,6 +136,7 @@ pub fn parse_header(line: &str) -> Option<(u64, MachineConfig)> {
         MachineConfig {
             ram_bytes: ram?,
             swap_bytes: swap?,
+            soft_dirty: soft_dirty != 0,
         },
     ))
 }

@@ -16,6 +16,7 @@ use anonmap_mm::{Machine, MachineConfig};
 const SIZES: MachineConfig = MachineConfig {
     ram_bytes: 512 << 20,
     swap_bytes: 0,
+    soft_dirty: false,
 };
 
 fn write_journal(dir: &Path, gen: u64, body: &str) {

@@ -399,6 +399,7 @@ const KILL_AT: usize = 20_000;
 const LOAD_SIZES: MachineConfig = MachineConfig {
     ram_bytes: 1 << 30,
     swap_bytes: 64 << 20,
+    soft_dirty: false,
 };
 
 /// Op `i` of the load: per slot of three ops, an 8 KiB mapping, a write to its first page, an

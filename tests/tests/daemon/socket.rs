@@ -22,6 +22,7 @@ use crate::as_nobody;
 const SIZES: MachineConfig = MachineConfig {
     ram_bytes: 1 << 30,
     swap_bytes: 64 << 20,
+    soft_dirty: false,
 };
 
 /// The same lines applied in-process to a fresh machine; the replies to `reads` afterwards.

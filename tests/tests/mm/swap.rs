@@ -27,6 +27,7 @@ fn machine(ram_pages: u64, swap_pages: u64) -> Sim {
         m: Machine::new(MachineConfig {
             ram_bytes: ram_pages * P,
             swap_bytes: swap_pages * P,
+            soft_dirty: false,
         }),
         session: Session::new(),
     };
@@ -74,9 +75,11 @@ fn reclaim_of_an_exclusive_page_makes_a_swap_entry_and_frees_the_frame() {
 }
 
 /// Swap-in of an exclusive entry: one new frame, mapped writable at once (no COW on the
-/// following write), the slot freed.
+/// following write). A read fault leaves the page in the swap cache, its slot allocated
+/// (`should_try_to_free_swap` is false); the write through the already writable PTE takes no
+/// fault, so the slot stays, stale, until reclaim or the unmap frees it.
 #[test]
-fn swap_in_of_an_exclusive_entry_maps_it_writable_and_frees_the_slot() {
+fn swap_in_of_an_exclusive_entry_maps_it_writable_and_keeps_it_in_the_swap_cache() {
     let mut s = written(64, 16, 1, 1);
     reclaim(&mut s, 1, 0, 1).unwrap();
     touch(&mut s, 1, 0, 1, "read");
@@ -86,9 +89,29 @@ fn swap_in_of_an_exclusive_entry_maps_it_writable_and_frees_the_slot() {
     assert_eq!((k.rss, k.swap, k.anonymous), (P, 0, P));
     // Read back from swap and not written since: clean.
     assert_eq!((k.private_clean, k.private_dirty), (P, 0));
-    assert_eq!(s.m.meminfo_view().swap_free_kb, 15 * 4);
+    let mi = s.m.meminfo_view();
+    assert_eq!((mi.swap_free_kb, mi.swap_cached_kb), (14 * 4, 4));
     touch(&mut s, 1, 0, 1, "write");
     assert_eq!(s.pfn(1, C), pfn, "an exclusive page is reused, not copied");
+    assert_eq!(smaps(&s, 1, C).private_dirty, P);
+    assert_eq!(s.m.meminfo_view().swap_cached_kb, 4);
+    // The last unmap lets the swap cache go (free_swap_cache), and the slot with it.
+    s.ok(&format!("munmap pid=1 addr={C:#x} len=4K"));
+    let mi = s.m.meminfo_view();
+    assert_eq!((mi.swap_free_kb, mi.swap_cached_kb), (15 * 4, 0));
+}
+
+/// A write fault on a swap entry that nothing else refers to frees the swap at once
+/// (`should_try_to_free_swap`): the page leaves the swap cache, PG_dirty.
+#[test]
+fn a_write_fault_on_a_swap_entry_frees_its_slot() {
+    let mut s = written(64, 16, 1, 1);
+    reclaim(&mut s, 1, 0, 1).unwrap();
+    touch(&mut s, 1, 0, 1, "write");
+    let mi = s.m.meminfo_view();
+    assert_eq!((mi.swap_free_kb, mi.swap_cached_kb), (15 * 4, 0));
+    let rmap = s.m.rmap_view(s.pfn(1, C)).unwrap();
+    assert!(rmap.flags.iter().any(|f| f == "dirty"), "{:?}", rmap.flags);
     assert_eq!(smaps(&s, 1, C).private_dirty, P);
 }
 
@@ -138,16 +161,18 @@ fn a_shared_page_stays_shared_across_reclaim_and_swap_in() {
         f,
         "the second swap-in finds the page in the swap cache"
     );
+    // Both read faults leave the page in the swap cache: its slot stays allocated, with no
+    // swap entry left, until something frees it.
     let rmap = s.m.rmap_view(f).unwrap();
-    assert_eq!((rmap.mapcount, rmap.refcount), (2, 2));
-    assert!(!rmap.flags.iter().any(|f| f == "swapcache"));
+    assert_eq!((rmap.mapcount, rmap.refcount), (2, 3));
+    assert!(rmap.flags.iter().any(|f| f == "swapcache"));
     assert_eq!(mappers(&rmap), vec![(1, C), (2, C)]);
     for pid in [1, 2] {
         let k = smaps(&s, pid, C);
         assert_eq!((k.pss, k.shared_clean, k.swap), (FULL / 2, P, 0));
     }
     let mi = s.m.meminfo_view();
-    assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (0, 15 * 4));
+    assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (4, 14 * 4));
 
     touch(&mut s, 2, 0, 1, "write");
     assert_ne!(s.pfn(2, C), f, "a write to a shared page copies it");
@@ -175,7 +200,11 @@ fn fork_duplicates_swap_entries() {
     assert_eq!(s.m.meminfo_view().swap_cached_kb, 4);
     touch(&mut s, 2, 0, 1, "read");
     assert_ne!(s.pfn(2, C), parent_pfn);
-    // The child's read took the cached frame and freed the slot: nothing is in swap any more.
+    // The child's read took the cached frame; the swap cache keeps it, and the slot, until
+    // something frees them.
+    let mi = s.m.meminfo_view();
+    assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (4, 14 * 4));
+    s.ok("exit pid=2");
     let mi = s.m.meminfo_view();
     assert_eq!((mi.swap_cached_kb, mi.swap_free_kb), (0, 15 * 4));
 }
@@ -231,9 +260,10 @@ fn reclaim_stops_swapping_when_swap_is_full() {
 }
 
 /// Page-cache pages are dropped from every mapping and from the cache; the next access reads
-/// the page in again. The zero page and shmem pages are not reclaimed.
+/// the page in again. The zero page is not reclaimed; a written shmem page moves to swap, which
+/// every mapper's smaps `Swap:` shows, and reads back dirty.
 #[test]
-fn reclaim_drops_file_pages_and_keeps_the_zero_page_and_shmem() {
+fn reclaim_drops_file_pages_swaps_shmem_and_keeps_the_zero_page() {
     let mut s = machine(64, 16);
     s.ok("file path=/lib/libfoo.so size=64K");
     mmap_file(&mut s, 1, 0, 16, "r--", "/lib/libfoo.so");
@@ -255,8 +285,16 @@ fn reclaim_drops_file_pages_and_keeps_the_zero_page_and_shmem() {
     mmap(&mut s, 1, 512, 1, "rw-", "shared,anonymous");
     touch(&mut s, 1, 512, 1, "write");
     assert_eq!(reclaim(&mut s, 1, 256, 1), Ok(0));
-    assert_eq!(reclaim(&mut s, 1, 512, 1), Ok(0));
-    assert_eq!(smaps(&s, 1, c(512)).rss, P);
+    s.ok("fork pid=1 child=3");
+    assert_eq!(reclaim(&mut s, 1, 512, 1), Ok(1));
+    for pid in [1, 3] {
+        let k = smaps(&s, pid, c(512));
+        assert_eq!((k.rss, k.swap, k.swap_pss), (0, P, 0), "pid {pid}");
+    }
+    assert_eq!(s.status(1).vm_swap_kb, 0, "shmem swap is not MM_SWAPENTS");
+    touch(&mut s, 3, 512, 1, "read");
+    let k = smaps(&s, 3, c(512));
+    assert_eq!((k.rss, k.swap, k.private_dirty), (P, 0, P));
 }
 
 /// A touch that needs more frames than are free fails with ENOMEM and changes nothing, swap

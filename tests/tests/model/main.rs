@@ -54,6 +54,7 @@ impl Run {
             machine: Machine::new(MachineConfig {
                 ram_bytes: RAM,
                 swap_bytes,
+                soft_dirty: false,
             }),
             model: Model::new(RAM, swap_bytes),
             lines: Vec::new(),

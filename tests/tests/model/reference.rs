@@ -363,6 +363,13 @@ impl Model {
 
     fn apply_inner(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
         match call {
+            Call::Mlock(_)
+            | Call::Munlock(_)
+            | Call::Mlockall(_)
+            | Call::Munlockall(_)
+            | Call::ClearRefs(_) => {
+                unreachable!("the model's generator does not make {call:?}")
+            }
             Call::File(FileArgs { path, size }) => {
                 if self.file_by_path(path).is_some() {
                     return err(Errno::EEXIST);
@@ -530,7 +537,7 @@ impl Model {
                         Advice::WipeOnFork if p.file.is_some() => return err(Errno::EINVAL),
                         Advice::WipeOnFork => p.wipeonfork = true,
                         Advice::KeepOnFork => p.wipeonfork = false,
-                        Advice::DontDump | Advice::DoDump => panic!("not generated"),
+                        _ => panic!("the model's generator does not make {advice:?}"),
                     }
                 }
                 walked(hole, Outcome::Done)

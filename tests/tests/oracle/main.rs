@@ -7,6 +7,11 @@
 //!   every invariant checked after each call, and every `expected.N.smaps` must equal the arena
 //!   blocks of the simulated `N/smaps`, ignoring only the machine-dependent `THPeligible` and
 //!   `ProtectionKey` lines (the rules of `compare.py`).
+//!   `fixtures/manage-6.18` (125 cases of the project's `gen_manage.c`, run with a swap file
+//!   on) adds the calls that manage memory (MADV_FREE, COLD, PAGEOUT, POPULATE_*, WILLNEED,
+//!   DONTNEED_LOCKED, the mlock family, MAP_LOCKED/POPULATE, MREMAP_DONTUNMAP, clear_refs) over
+//!   three processes (a child and a grandchild), and also compares `expected.N.pagemap`, the
+//!   pagemap flags of every arena page.
 //! - [`swap`]: `fixtures/swap-6.18`, swap-out, swap-in and fork of swap entries.
 //! - [`procfs_roundtrip`]: every text file of the demo parsed back by the `procfs` crate.
 //!
@@ -44,6 +49,11 @@ fn every_fidelity_case_matches_the_kernel() {
 #[test]
 fn every_locally_generated_kernel_case_matches() {
     assert_cases_match("kernel-6.18");
+}
+
+#[test]
+fn every_memory_management_case_matches_the_kernel() {
+    assert_cases_match("manage-6.18");
 }
 
 #[test]

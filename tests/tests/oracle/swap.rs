@@ -62,6 +62,7 @@ fn swap_steps_match_the_kernel() {
     let mut m = Machine::new(MachineConfig {
         ram_bytes: 64 << 20,
         swap_bytes: 64 << 20,
+        soft_dirty: false,
     });
     let mut out = Vec::new();
     // (step, lines, processes shown afterwards in the program's order)
