@@ -9,8 +9,9 @@
 //!
 //! Shutdown is one path: the token is cancelled (by a signal in the binary, by a journal
 //! failure, by a test); the accept loop stops and the connections finish the requests they
-//! have read (their replies are written once durable); the journal thread syncs what is left
-//! and stops; the tree is unmounted; the socket file is removed.
+//! have read (their replies are written once durable); the tree is unmounted (a write to
+//! `<pid>/clear_refs` in flight is a call too, and it finishes once durable); the journal
+//! thread syncs what is left and stops; the socket file is removed.
 
 use std::fs::File;
 use std::io;
@@ -147,19 +148,24 @@ impl Daemon {
             durable: journal.as_ref().map(Journal::durable),
         };
         server::serve(listener, ctx, shutdown).await;
+        // The tree first: its writes are journaled calls, and the FUSE threads making them
+        // wait for the journal, which must still run. Unmounting joins those threads.
+        if let Some(m) = mount {
+            let dir = m.dir().to_path_buf();
+            let unmounted = tokio::task::spawn_blocking(move || m.unmount())
+                .await
+                .expect("unmounting does not panic");
+            match unmounted {
+                Ok(()) => tracing::info!(mount = %dir.display(), "unmounted"),
+                Err(e) => tracing::warn!(mount = %dir.display(), "unmount: {e}"),
+            }
+        }
         let journal_result = match journal {
             Some(j) => tokio::task::spawn_blocking(move || j.stop())
                 .await
                 .expect("the journal's stop does not panic"),
             None => Ok(()),
         };
-        if let Some(m) = mount {
-            let dir = m.dir().to_path_buf();
-            match m.unmount() {
-                Ok(()) => tracing::info!(mount = %dir.display(), "unmounted"),
-                Err(e) => tracing::warn!(mount = %dir.display(), "unmount: {e}"),
-            }
-        }
         drop(socket);
         journal_result.map_err(DaemonError::Journal)?;
         tracing::info!("anonmapd stopped");

@@ -5,7 +5,9 @@
 //! Files follow seq_file: the text is rendered once from one view when the file is opened and
 //! every read is a slice of those bytes, so chunked reads never mix two states; a read at offset 0
 //! after earlier reads renders afresh (`seq_read_iter` restarts at position 0). pagemap is the
-//! exception, as in the kernel: it has no text, each read computes its own range.
+//! exception, as in the kernel: it has no text, each read computes its own range. clear_refs
+//! has neither: it is write-only, each write is parsed and applied on its own
+//! ([`tree::write`]), as the opener, wherever it lands (proc ignores the offset).
 //!
 //! Directories are listed once, when opened, and `readdir` walks that snapshot, so a listing is
 //! stable however the machine changes while it is read, and offsets stay meaningful.
@@ -22,6 +24,9 @@ pub enum OpenFile {
     Text(TextFile),
     /// `<pid>/pagemap`: stateless, each read asks the source for the requested range only.
     Pagemap { pid: u32 },
+    /// `<pid>/clear_refs`: write-only. Writes are applied as `uid`, the opener (the kernel
+    /// checks permissions at open and keeps the opener's credentials in the file).
+    ClearRefs { pid: u32, uid: u32 },
 }
 
 /// An open text file.
@@ -37,14 +42,22 @@ pub struct TextFile {
 }
 
 impl OpenFile {
-    /// Opens `node`: renders a text file once; checks that a pagemap's process exists.
-    pub fn open(source: &dyn Source, node: Node) -> Result<OpenFile, TreeError> {
+    /// Opens `node` for `uid`: renders a text file once; checks that the process of a pagemap
+    /// or a clear_refs exists. Permissions are the caller's to check first.
+    pub fn open(source: &dyn Source, node: Node, uid: u32) -> Result<OpenFile, TreeError> {
         match node {
             Node::ProcFile(pid, ProcFile::Pagemap) => {
                 if source.has_pid(pid) {
                     Ok(OpenFile::Pagemap { pid })
                 } else {
                     Err(TreeError::NotFound(format!("{pid}/pagemap")))
+                }
+            }
+            Node::ProcFile(pid, ProcFile::ClearRefs) => {
+                if source.has_pid(pid) {
+                    Ok(OpenFile::ClearRefs { pid, uid })
+                } else {
+                    Err(TreeError::NotFound(format!("{pid}/clear_refs")))
                 }
             }
             _ => Ok(OpenFile::Text(TextFile {
@@ -61,6 +74,7 @@ impl OpenFile {
     /// read before. If the object is gone by then (the process exited), the fresh text is empty,
     /// as /proc files of a dead process read empty. pagemap: `offset` and `size` must be
     /// multiples of 8 (EINVAL); a process that is gone reads as end of file, as in the kernel.
+    /// clear_refs: EINVAL (no read operation; only root can open it for reading).
     pub fn read(
         &mut self,
         source: &dyn Source,
@@ -87,6 +101,22 @@ impl OpenFile {
                 Err(TreeError::NotFound(_)) => Ok(Cow::Borrowed(&[])),
                 Err(e) => Err(e),
             },
+            OpenFile::ClearRefs { pid, .. } => {
+                Err(TreeError::WriteOnly(format!("{pid}/clear_refs")))
+            }
+        }
+    }
+
+    /// A write of `data` (at any offset: proc ignores it); the count the write returns.
+    /// clear_refs: [`tree::write`] as the opener. Every other file is read-only (EROFS; the
+    /// adapter never opens one for writing).
+    pub fn write(&self, source: &dyn Source, data: &[u8]) -> Result<usize, TreeError> {
+        match *self {
+            OpenFile::ClearRefs { pid, uid } => {
+                tree::write(source, uid, Node::ProcFile(pid, ProcFile::ClearRefs), data)
+            }
+            OpenFile::Text(ref t) => Err(TreeError::ReadOnly(format!("{:?}", t.node))),
+            OpenFile::Pagemap { pid } => Err(TreeError::ReadOnly(format!("{pid}/pagemap"))),
         }
     }
 }
@@ -174,7 +204,7 @@ mod tests {
     #[test]
     fn text_is_rendered_at_open_and_served_in_slices() {
         let s = source();
-        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Smaps)).unwrap();
+        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Smaps), 0).unwrap();
         let mut expected = Vec::new();
         render::render_smaps(&s.address_space(7).unwrap(), &mut expected);
         assert!(expected.len() > 4096);
@@ -190,7 +220,7 @@ mod tests {
     #[test]
     fn chunks_come_from_one_state() {
         let s = source();
-        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Maps)).unwrap();
+        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Maps), 0).unwrap();
         let before = tree::render(&s, Node::ProcFile(7, ProcFile::Maps)).unwrap();
         let head = f.read(&s, 0, 100).unwrap().into_owned();
         s.update(|st| st.processes.get_mut(&7).unwrap().space.vmas.truncate(1));
@@ -209,7 +239,7 @@ mod tests {
     fn first_read_uses_the_open_render_later_offset_zero_renders_afresh() {
         let s = source();
         let node = Node::ProcFile(12, ProcFile::Comm);
-        let mut f = OpenFile::open(&s, node).unwrap();
+        let mut f = OpenFile::open(&s, node, 0).unwrap();
         s.update(|st| st.processes.get_mut(&12).unwrap().status.comm = "renamed".into());
         assert_eq!(&*f.read(&s, 0, 100).unwrap(), b"twelve\n");
         assert_eq!(&*f.read(&s, 0, 100).unwrap(), b"renamed\n");
@@ -221,17 +251,17 @@ mod tests {
     fn open_of_a_vanished_process_is_enoent() {
         let s = source();
         for f in ProcFile::ALL {
-            let err = OpenFile::open(&s, Node::ProcFile(99, f)).unwrap_err();
+            let err = OpenFile::open(&s, Node::ProcFile(99, f), 0).unwrap_err();
             assert_eq!(err.errno(), anonmap_abi::Errno::ENOENT, "{f:?}");
         }
-        let err = OpenFile::open(&s, Node::Rmap(6)).unwrap_err();
+        let err = OpenFile::open(&s, Node::Rmap(6), 0).unwrap_err();
         assert_eq!(err.errno(), anonmap_abi::Errno::ENOENT);
     }
 
     #[test]
     fn pagemap_reads_the_requested_range_only() {
         let s = source();
-        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Pagemap)).unwrap();
+        let mut f = OpenFile::open(&s, Node::ProcFile(7, ProcFile::Pagemap), 0).unwrap();
         let vpn = 0x1000_0000 / 4096;
         let got = f.read(&s, vpn * 8, 32).unwrap().into_owned();
         let expected: Vec<u8> = s.update(|st| {
@@ -260,9 +290,48 @@ mod tests {
     fn directories_are_files_nowhere() {
         let s = source();
         for dir in [Node::Root, Node::ProcDir(7), Node::RmapDir] {
-            let err = OpenFile::open(&s, dir).unwrap_err();
+            let err = OpenFile::open(&s, dir, 0).unwrap_err();
             assert_eq!(err.errno(), anonmap_abi::Errno::EISDIR);
         }
+    }
+
+    #[test]
+    fn clear_refs_is_written_as_the_opener_and_never_read() {
+        let s = source();
+        s.update(|st| st.processes.get_mut(&7).unwrap().uid = 1000);
+        let node = Node::ProcFile(7, ProcFile::ClearRefs);
+        let mut f = OpenFile::open(&s, node, 1000).unwrap();
+        assert_eq!(
+            f.read(&s, 0, 100).unwrap_err().errno(),
+            anonmap_abi::Errno::EINVAL
+        );
+        assert_eq!(f.write(&s, b"1\n"), Ok(2));
+        assert_eq!(f.write(&s, b"4"), Ok(1));
+        assert_eq!(
+            f.write(&s, b"7\n").unwrap_err().errno(),
+            anonmap_abi::Errno::EINVAL
+        );
+        let calls: Vec<(u32, i64)> = s
+            .calls()
+            .into_iter()
+            .map(|(uid, call)| match call {
+                anonmap_abi::Call::ClearRefs(a) => (uid, a.value),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(calls, [(1000, 1), (1000, 4)]);
+        s.update(|st| st.processes.remove(&7));
+        assert_eq!(
+            f.write(&s, b"1").unwrap_err().errno(),
+            anonmap_abi::Errno::ESRCH
+        );
+        let err = OpenFile::open(&s, node, 0).unwrap_err();
+        assert_eq!(err.errno(), anonmap_abi::Errno::ENOENT);
+        let maps = OpenFile::open(&s, Node::ProcFile(12, ProcFile::Maps), 0).unwrap();
+        assert_eq!(
+            maps.write(&s, b"1").unwrap_err().errno(),
+            anonmap_abi::Errno::EROFS
+        );
     }
 
     fn names(d: &DirSnapshot, offset: u64) -> Vec<(String, u64)> {

@@ -128,6 +128,10 @@ mod tests {
             ino_of(Node::ProcFile(12, ProcFile::Smaps)),
             Some(0x1000_0000_0000_0c02)
         );
+        assert_eq!(
+            ino_of(Node::ProcFile(12, ProcFile::ClearRefs)),
+            Some(0x1000_0000_0000_0c08)
+        );
         assert_eq!(ino_of(Node::Rmap(0x3b32)), Some(0x2000_0000_0000_3b32));
     }
 
@@ -139,7 +143,7 @@ mod tests {
             0,
             5,
             0x0fff_ffff_ffff_ffff,
-            (KIND_PROCESS << KIND_SHIFT) | 8,
+            (KIND_PROCESS << KIND_SHIFT) | (ProcFile::ALL.len() as u64 + 1),
             (KIND_PROCESS << KIND_SHIFT) | 0xff,
             (KIND_PROCESS << KIND_SHIFT) | (1 << 40),
             3 << KIND_SHIFT,

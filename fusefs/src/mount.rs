@@ -37,15 +37,17 @@ use anonmap_proc::Source;
 /// The filesystem name shown in /proc/mounts (`anonmap /run/anonmap/fs fuse.anonmap ...`).
 pub const FS_NAME: &str = "anonmap";
 
-/// The fuser configuration of the mount: read-only, nosuid, nodev, noexec, noatime, permissions
-/// checked by the kernel from the modes, `allow_other` when mounting as root, `threads` event
-/// loops (at least one) on cloned descriptors. No `auto_unmount`: it needs fusermount.
+/// The fuser configuration of the mount: nosuid, nodev, noexec, noatime, permissions checked by
+/// the kernel from the modes, `allow_other` when mounting as root, `threads` event loops (at
+/// least one) on cloned descriptors. No `auto_unmount`: it needs fusermount.
+///
+/// The mount is read-write, as /proc is, because `<pid>/clear_refs` takes writes: the adapter
+/// refuses every other write, open for writing or change with EROFS ([`crate::fuse`]).
 pub fn mount_config(threads: usize, as_root: bool) -> Config {
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(FS_NAME.to_string()),
         MountOption::Subtype(FS_NAME.to_string()),
-        MountOption::RO,
         MountOption::NoSuid,
         MountOption::NoDev,
         MountOption::NoExec,
@@ -270,14 +272,17 @@ mod tests {
         assert!(c.clone_fd);
         assert_eq!(c.acl, SessionACL::All);
         for o in [
-            MountOption::RO,
             MountOption::DefaultPermissions,
+            MountOption::NoSuid,
+            MountOption::NoExec,
             MountOption::FSName("anonmap".into()),
             MountOption::CUSTOM("subtype=anonmap".into()),
         ] {
             assert!(c.mount_options.contains(&o), "{o:?}");
         }
         assert!(!c.mount_options.contains(&MountOption::AutoUnmount));
+        // clear_refs is writable; the adapter refuses every other write.
+        assert!(!c.mount_options.contains(&MountOption::RO));
     }
 
     #[test]

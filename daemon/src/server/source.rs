@@ -1,6 +1,9 @@
-//! The read side: `impl Source for SharedMachine`. Each method takes the read lock, builds one
-//! view and releases the lock; the tree formats the text afterwards.
+//! The tree's side: `impl Source for SharedMachine`. Each read method takes the read lock,
+//! builds one view and releases the lock; the tree formats the text afterwards. The one write,
+//! `<pid>/clear_refs`, applies its call as the socket applies a request of the writer's uid
+//! (owner check, journal) and returns once the call is durable.
 
+use anonmap_abi::{Call, Error};
 use anonmap_proc::tree;
 use anonmap_proc::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
 use anonmap_proc::Source;
@@ -43,6 +46,20 @@ impl Source for SharedMachine {
 
     fn meminfo(&self) -> MeminfoView {
         Source::meminfo(&self.read().machine)
+    }
+
+    fn owner(&self, pid: u32) -> Option<u32> {
+        self.read().machine.owner(pid)
+    }
+
+    fn apply_as(&self, uid: u32, call: Call) -> Result<(), Error> {
+        let verb = anonmap_lang::verb(&call);
+        let result = self.apply_durably(uid, call).map(|_| ());
+        match &result {
+            Ok(()) => tracing::debug!(uid, verb, "applied a write of the tree"),
+            Err(e) => tracing::debug!(uid, verb, error = %e, "a write of the tree failed"),
+        }
+        result
     }
 }
 

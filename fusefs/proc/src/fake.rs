@@ -3,10 +3,13 @@
 //!
 //! Every method answers under one mutex, so each answer comes from one consistent state, as the
 //! daemon's answers do. Tests change the state between reads with [`FakeSource::update`] and
-//! inspect which pagemap ranges were asked for with [`FakeSource::pagemap_requests`].
+//! inspect which pagemap ranges were asked for with [`FakeSource::pagemap_requests`], and which
+//! calls the tree's writes made with [`FakeSource::calls`].
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+
+use anonmap_abi::{err, Call, Error};
 
 use crate::source::Source;
 use crate::view::{
@@ -20,6 +23,8 @@ pub struct FakeProcess {
     pub status: StatusView,
     /// pagemap entries by virtual page number; a page not in the map reads as 0 (not present).
     pub pagemap: BTreeMap<u64, u64>,
+    /// The owner (0, root, unless a test says otherwise).
+    pub uid: u32,
 }
 
 /// The whole fake machine.
@@ -40,6 +45,8 @@ pub struct FakeSource {
     state: Mutex<FakeState>,
     /// Every `pagemap(pid, first_vpn, count)` call, in order.
     pagemap_requests: Mutex<Vec<(u32, u64, u64)>>,
+    /// Every call `apply_as` accepted, with its uid, in order.
+    calls: Mutex<Vec<(u32, Call)>>,
 }
 
 impl FakeSource {
@@ -47,6 +54,7 @@ impl FakeSource {
         FakeSource {
             state: Mutex::new(state),
             pagemap_requests: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
         }
     }
 
@@ -77,6 +85,11 @@ impl FakeSource {
     /// The pagemap ranges asked for so far: `(pid, first_vpn, count)`.
     pub fn pagemap_requests(&self) -> Vec<(u32, u64, u64)> {
         self.pagemap_requests.lock().unwrap().clone()
+    }
+
+    /// The calls applied so far (by the tree's writes), each with the uid it was applied as.
+    pub fn calls(&self) -> Vec<(u32, Call)> {
+        self.calls.lock().unwrap().clone()
     }
 
     fn with<R>(&self, f: impl FnOnce(&FakeState) -> R) -> R {
@@ -130,6 +143,26 @@ impl Source for FakeSource {
 
     fn meminfo(&self) -> MeminfoView {
         self.with(|s| s.meminfo.clone())
+    }
+
+    fn owner(&self, pid: u32) -> Option<u32> {
+        self.with(|s| s.processes.get(&pid).map(|p| p.uid))
+    }
+
+    /// Checks the call as the daemon does (ESRCH for a process that is not there, EACCES for a
+    /// uid that is neither its owner nor root) and records it; the machine does not change.
+    fn apply_as(&self, uid: u32, call: Call) -> Result<(), Error> {
+        if let Some(pid) = call.pid() {
+            match self.owner(pid) {
+                None => return Err(err!(ESRCH, "no process with pid {pid}")),
+                Some(owner) if uid != 0 && uid != owner => {
+                    return Err(err!(EACCES, "process {pid} belongs to uid {owner}"))
+                }
+                Some(_) => {}
+            }
+        }
+        self.calls.lock().unwrap().push((uid, call));
+        Ok(())
     }
 }
 
@@ -213,6 +246,7 @@ pub fn fake_process(pid: u32, comm: &str, vmas: u64, pages_per_vma: u64) -> Fake
         space,
         status,
         pagemap,
+        uid: 0,
     }
 }
 

@@ -1,8 +1,13 @@
-//! The narrow interface through which the tree asks for data: [`Source`].
+//! The narrow interface through which the tree asks for data, and hands on the one write it
+//! takes: [`Source`].
 //!
 //! fusefs knows nothing of the simulator. The daemon implements `Source` over its machine: each
 //! method takes the machine's read lock, builds one view, and releases the lock before returning,
 //! so every rendered file comes from one consistent state and no lock is held while formatting.
+//! A write to a writable file (`<pid>/clear_refs`) becomes one [`Call`], applied through
+//! [`Source::apply_as`] as the control socket applies its calls.
+
+use anonmap_abi::{err, Call, Error};
 
 use crate::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
 
@@ -27,4 +32,23 @@ pub trait Source: Send + Sync {
     fn names(&self) -> Vec<NameObjectView>;
     /// The machine-wide numbers of `meminfo`.
     fn meminfo(&self) -> MeminfoView;
+
+    /// The uid that owns process `pid`: the owner of its writable file `clear_refs`. `None` if
+    /// there is no such process or the source does not know (the file is then the tree's
+    /// user's, as every other file is).
+    fn owner(&self, _pid: u32) -> Option<u32> {
+        None
+    }
+
+    /// Applies `call` on behalf of `uid` as the control socket applies a request of that uid:
+    /// only the process's owner or root may change a process (EACCES), the call is journaled,
+    /// and it is durable when this returns. The `Err` is the call's error or the refusal. The
+    /// default refuses everything: a source that cannot change is read-only (EROFS).
+    fn apply_as(&self, uid: u32, call: Call) -> Result<(), Error> {
+        let _ = (uid, call);
+        Err(err!(
+            EROFS,
+            "this tree is read-only: its source takes no calls"
+        ))
+    }
 }

@@ -1,4 +1,5 @@
-//! The layout of the tree and its pure operations: lookup, directory listing, rendering.
+//! The layout of the tree and its pure operations: lookup, directory listing, rendering, and
+//! the one write.
 //!
 //! ```text
 //! /                 0555
@@ -9,7 +10,8 @@
 //! │   ├── status    0444
 //! │   ├── statm     0444
 //! │   ├── pagemap   0400  binary; reads must be 8-byte aligned
-//! │   └── comm      0444
+//! │   ├── comm      0444
+//! │   └── clear_refs 0200  write-only, owned by the process's owner: `echo 1 > clear_refs`
 //! ├── rmap/         0555  lists the resident pfns in decimal
 //! │   └── <pfn>     0444  any resident pfn, decimal or 0x-hex
 //! ├── names         0444  the name table
@@ -18,12 +20,14 @@
 //!
 //! The FUSE adapter and the control socket's `read path=` both go through these functions, so the
 //! two ways of reading a file cannot disagree. Nothing here holds state: each call asks the
-//! [`Source`] for one view and formats it.
+//! [`Source`] for one view and formats it. The one writable file, `<pid>/clear_refs`, turns a
+//! write into the call `clear_refs pid value` ([`write`]), which the source applies as the
+//! control socket applies its calls.
 
 use std::fmt;
 
 use anonmap_abi::page::{PAGE_SIZE, TASK_SIZE};
-use anonmap_abi::{Errno, Error};
+use anonmap_abi::{Call, ClearRefsArgs, Errno, Error};
 
 use crate::render::{self, PagemapError};
 use crate::source::Source;
@@ -38,11 +42,15 @@ pub enum ProcFile {
     Statm,
     Pagemap,
     Comm,
+    /// Write-only: a write of 1 to 5 is the call `clear_refs` (fs/proc/task_mmu.c
+    /// `clear_refs_write`).
+    ClearRefs,
 }
 
 impl ProcFile {
-    /// Every file of a `<pid>/` directory, in listing order.
-    pub const ALL: [ProcFile; 7] = [
+    /// Every file of a `<pid>/` directory, in listing order. New files go at the end: the
+    /// position is part of the file's inode number.
+    pub const ALL: [ProcFile; 8] = [
         ProcFile::Maps,
         ProcFile::Smaps,
         ProcFile::SmapsRollup,
@@ -50,6 +58,7 @@ impl ProcFile {
         ProcFile::Statm,
         ProcFile::Pagemap,
         ProcFile::Comm,
+        ProcFile::ClearRefs,
     ];
 
     /// The file's name in the directory.
@@ -62,6 +71,7 @@ impl ProcFile {
             ProcFile::Statm => "statm",
             ProcFile::Pagemap => "pagemap",
             ProcFile::Comm => "comm",
+            ProcFile::ClearRefs => "clear_refs",
         }
     }
 
@@ -94,12 +104,29 @@ impl Node {
         matches!(self, Node::Root | Node::ProcDir(_) | Node::RmapDir)
     }
 
-    /// Permission bits as /proc shows them: directories 0555, files 0444, pagemap 0400.
+    /// Permission bits as /proc shows them: directories 0555, files 0444, pagemap 0400,
+    /// clear_refs 0200 (`S_IWUSR`).
     pub fn mode(self) -> u16 {
         match self {
             Node::Root | Node::ProcDir(_) | Node::RmapDir => 0o555,
             Node::ProcFile(_, ProcFile::Pagemap) => 0o400,
+            Node::ProcFile(_, ProcFile::ClearRefs) => 0o200,
             _ => 0o444,
+        }
+    }
+
+    /// Whether the node takes writes: `<pid>/clear_refs` only. Opening anything else for
+    /// writing fails with EROFS.
+    pub fn is_writable(self) -> bool {
+        matches!(self, Node::ProcFile(_, ProcFile::ClearRefs))
+    }
+
+    /// The uid that owns the node, if not the tree's own user: `<pid>/clear_refs` belongs to
+    /// the process's owner (`None` if the source does not know it, or the process is gone).
+    pub fn owner(self, source: &dyn Source) -> Option<u32> {
+        match self {
+            Node::ProcFile(pid, ProcFile::ClearRefs) => source.owner(pid),
+            _ => None,
         }
     }
 
@@ -151,6 +178,12 @@ pub enum TreeError {
     PagemapNeedsRange,
     /// A pagemap read the kernel refuses (EINVAL).
     Pagemap(PagemapError),
+    /// A read of a write-only file (`clear_refs` has no read operation: EINVAL, as in Linux).
+    WriteOnly(String),
+    /// A write to (or an open for writing of) a file that takes none (EROFS).
+    ReadOnly(String),
+    /// A write that was refused or whose call failed: the errno the write(2) returns.
+    Write(Error),
 }
 
 impl TreeError {
@@ -162,6 +195,9 @@ impl TreeError {
             TreeError::IsADirectory(_) => Errno::EISDIR,
             TreeError::PagemapNeedsRange => Errno::EINVAL,
             TreeError::Pagemap(e) => e.errno(),
+            TreeError::WriteOnly(_) => Errno::EINVAL,
+            TreeError::ReadOnly(_) => Errno::EROFS,
+            TreeError::Write(e) => e.errno,
         }
     }
 }
@@ -185,6 +221,9 @@ impl fmt::Display for TreeError {
                 )
             }
             TreeError::Pagemap(e) => e.fmt(f),
+            TreeError::WriteOnly(p) => write!(f, "{p} is write-only"),
+            TreeError::ReadOnly(p) => write!(f, "{p} is read-only"),
+            TreeError::Write(e) => e.fmt(f),
         }
     }
 }
@@ -327,6 +366,12 @@ pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
                 out.push(b'\n');
             }
             ProcFile::Pagemap => return Err(TreeError::PagemapNeedsRange),
+            ProcFile::ClearRefs => {
+                if !source.has_pid(pid) {
+                    return Err(gone());
+                }
+                return Err(TreeError::WriteOnly(format!("{pid}/clear_refs")));
+            }
         },
         Node::Rmap(pfn) => render::render_rmap(&source.rmap(pfn).ok_or_else(gone)?, &mut out),
         Node::Names => render::render_names(&source.names(), &mut out),
@@ -336,12 +381,13 @@ pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
 }
 
 /// Every text file of the tree, as `(path, node)`, in a fixed order: each pid's files but
-/// pagemap (binary), `rmap/<pfn>` of every resident pfn, then `names` and `meminfo`.
+/// pagemap (binary) and clear_refs (write-only), `rmap/<pfn>` of every resident pfn, then
+/// `names` and `meminfo`.
 pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
     let mut files = Vec::new();
     for pid in source.pids() {
         for f in ProcFile::ALL {
-            if f != ProcFile::Pagemap {
+            if !matches!(f, ProcFile::Pagemap | ProcFile::ClearRefs) {
                 files.push((format!("{pid}/{}", f.name()), Node::ProcFile(pid, f)));
             }
         }
@@ -352,6 +398,36 @@ pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
     files.push(("names".to_string(), Node::Names));
     files.push(("meminfo".to_string(), Node::Meminfo));
     files
+}
+
+/// A write of `data` to file `node` by `uid` (the credentials the file was opened with, as the
+/// kernel checks them at open and keeps them in the file), at any offset (proc ignores it).
+///
+/// `<pid>/clear_refs` parses the bytes as `clear_refs_write` does ([`crate::clear_refs`]:
+/// EINVAL or ERANGE before anything is applied), then has the source apply the call
+/// `clear_refs pid=<pid> value=<v>` as `uid` (the socket's path: owner check, journal); the
+/// call's error is the write's (ESRCH when the process is gone). It returns the count the
+/// write reports: at most 12 bytes, as the kernel's. Every other file is read-only (EROFS).
+pub fn write(source: &dyn Source, uid: u32, node: Node, data: &[u8]) -> Result<usize, TreeError> {
+    let Node::ProcFile(pid, ProcFile::ClearRefs) = node else {
+        return Err(TreeError::ReadOnly(format!("{node:?}")));
+    };
+    let parsed = crate::clear_refs::parse(data).map_err(|errno| {
+        TreeError::Write(Error::new(
+            errno,
+            format!(
+                "{pid}/clear_refs: {:?} is not one of 1 (all), 2 (anon), 3 (file), \
+                 4 (soft-dirty), 5 (peak RSS)",
+                String::from_utf8_lossy(&data[..data.len().min(crate::clear_refs::MAX_BYTES)])
+            ),
+        ))
+    })?;
+    let call = Call::ClearRefs(ClearRefsArgs {
+        pid,
+        value: i64::from(parsed.value),
+    });
+    source.apply_as(uid, call).map_err(TreeError::Write)?;
+    Ok(parsed.count)
 }
 
 /// A read of `size` bytes at `offset` of `<pid>/pagemap`, computed for that range only. Both must
@@ -446,7 +522,8 @@ mod tests {
                 "status",
                 "statm",
                 "pagemap",
-                "comm"
+                "comm",
+                "clear_refs"
             ]
         );
         assert_eq!(
@@ -476,6 +553,119 @@ mod tests {
             b"seven\n"
         );
         assert!(render(&s, Node::ProcFile(8, ProcFile::Comm)).is_err());
+    }
+
+    #[test]
+    fn clear_refs_is_write_only_and_owned_by_the_process_owner() {
+        let s = source();
+        s.update(|st| st.processes.get_mut(&12).unwrap().uid = 1000);
+        let node = Node::ProcFile(12, ProcFile::ClearRefs);
+        assert_eq!(lookup(&s, "12/clear_refs"), Ok(node));
+        assert_eq!((node.mode(), node.is_writable()), (0o200, true));
+        assert_eq!(node.owner(&s), Some(1000));
+        assert_eq!(Node::ProcFile(12, ProcFile::Maps).owner(&s), None);
+        assert_eq!(Node::ProcFile(99, ProcFile::ClearRefs).owner(&s), None);
+        assert!(ProcFile::ALL
+            .iter()
+            .all(|f| Node::ProcFile(1, *f).is_writable() == (*f == ProcFile::ClearRefs)));
+        assert!(![Node::Root, Node::Names, Node::Meminfo, Node::Rmap(31)]
+            .iter()
+            .any(|n| n.is_writable()));
+        assert_eq!(
+            render(&s, node),
+            Err(TreeError::WriteOnly("12/clear_refs".into()))
+        );
+        assert_eq!(render(&s, node).unwrap_err().errno(), Errno::EINVAL);
+        assert_eq!(
+            render(&s, Node::ProcFile(8, ProcFile::ClearRefs))
+                .unwrap_err()
+                .errno(),
+            Errno::ENOENT
+        );
+        assert!(text_files(&s)
+            .iter()
+            .all(|(p, _)| !p.ends_with("clear_refs")));
+    }
+
+    #[test]
+    fn a_write_to_clear_refs_is_one_call_as_the_opener() {
+        let s = source();
+        s.update(|st| st.processes.get_mut(&12).unwrap().uid = 1000);
+        let node = Node::ProcFile(12, ProcFile::ClearRefs);
+        assert_eq!(write(&s, 1000, node, b"1\n"), Ok(2));
+        assert_eq!(write(&s, 0, node, b"  5  \n"), Ok(6));
+        let mut long = b"2".to_vec();
+        long.extend([b' '; 20]);
+        assert_eq!(
+            write(&s, 1000, node, &long),
+            Ok(12),
+            "the kernel's truncated count"
+        );
+        let clear = |value| Call::ClearRefs(ClearRefsArgs { pid: 12, value });
+        assert_eq!(
+            s.calls(),
+            [(1000, clear(1)), (0, clear(5)), (1000, clear(2))]
+        );
+        // Refused before any call: the parse's errno.
+        for (data, errno) in [
+            (&b"7"[..], Errno::EINVAL),
+            (b"x", Errno::EINVAL),
+            (b"0", Errno::EINVAL),
+            (b"99999999999", Errno::ERANGE),
+        ] {
+            let e = write(&s, 1000, node, data).unwrap_err();
+            assert_eq!(e.errno(), errno, "{data:?}");
+        }
+        assert_eq!(s.calls().len(), 3);
+        // The source's refusals and failures are the write's.
+        assert_eq!(
+            write(&s, 65534, node, b"1").unwrap_err().errno(),
+            Errno::EACCES
+        );
+        s.update(|st| st.processes.remove(&12));
+        assert_eq!(write(&s, 0, node, b"1").unwrap_err().errno(), Errno::ESRCH);
+        assert_eq!(s.calls().len(), 3);
+        // Nothing else takes writes.
+        for node in [Node::ProcFile(7, ProcFile::Maps), Node::Meminfo, Node::Root] {
+            assert_eq!(write(&s, 0, node, b"1").unwrap_err().errno(), Errno::EROFS);
+        }
+        // A source that takes no calls is read-only.
+        struct ReadOnly;
+        impl Source for ReadOnly {
+            fn pids(&self) -> Vec<u32> {
+                vec![1]
+            }
+            fn has_pid(&self, pid: u32) -> bool {
+                pid == 1
+            }
+            fn address_space(&self, _: u32) -> Option<crate::view::AddressSpaceView> {
+                None
+            }
+            fn status(&self, _: u32) -> Option<crate::view::StatusView> {
+                None
+            }
+            fn pagemap(&self, _: u32, _: u64, _: u64) -> Option<Vec<u64>> {
+                None
+            }
+            fn resident_pfns(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn rmap(&self, _: u64) -> Option<crate::view::RmapView> {
+                None
+            }
+            fn names(&self) -> Vec<crate::view::NameObjectView> {
+                Vec::new()
+            }
+            fn meminfo(&self) -> crate::view::MeminfoView {
+                crate::view::MeminfoView::default()
+            }
+        }
+        let node = Node::ProcFile(1, ProcFile::ClearRefs);
+        assert_eq!(node.owner(&ReadOnly), None);
+        assert_eq!(
+            write(&ReadOnly, 0, node, b"1").unwrap_err().errno(),
+            Errno::EROFS
+        );
     }
 
     #[test]

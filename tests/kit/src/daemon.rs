@@ -445,8 +445,9 @@ pub fn output_within_timeout(cmd: &mut Command) -> std::process::Output {
     }
 }
 
-/// Every readable file of the tree under `mount` (pagemap excluded: it is read by range), by
-/// path relative to the mount, read with plain `std::fs::read`.
+/// Every readable file of the tree under `mount` (pagemap excluded: it is read by range; and
+/// clear_refs: it is write-only), by path relative to the mount, read with plain
+/// `std::fs::read`.
 pub fn read_tree(mount: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
     let mut stack = vec![mount.to_path_buf()];
@@ -456,7 +457,10 @@ pub fn read_tree(mount: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if e.file_type().unwrap().is_dir() {
                 stack.push(p);
-            } else if p.file_name().unwrap() != "pagemap" {
+            } else if !matches!(
+                p.file_name().unwrap().to_str(),
+                Some("pagemap" | "clear_refs")
+            ) {
                 let rel = p.strip_prefix(mount).unwrap().to_string_lossy().to_string();
                 out.insert(rel, std::fs::read(&p).unwrap());
             }

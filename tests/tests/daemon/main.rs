@@ -1,10 +1,12 @@
 //! `anonmapd` end to end: the control socket ([`socket`]), the socket and the FUSE mount
-//! together ([`e2e`]), and the FUSE adapter over a fake machine ([`mount`]).
+//! together ([`e2e`]), the writable `<pid>/clear_refs` ([`clear_refs`]), and the FUSE adapter
+//! over a fake machine ([`mount`]).
 //!
 //! Tests that need root (a mount, a client of another uid) say so and skip themselves for other
 //! users; as root everything runs. The `anonmapd` binary must sit next to the tests
 //! (`cargo test --workspace` builds it).
 
+mod clear_refs;
 mod e2e;
 mod mount;
 mod socket;

@@ -178,6 +178,7 @@ fn modes_sizes_and_types() {
         ("7/statm", false, 0o444),
         ("7/comm", false, 0o444),
         ("7/pagemap", false, 0o400),
+        ("7/clear_refs", false, 0o200),
         ("rmap/9", false, 0o444),
         ("names", false, 0o444),
         ("meminfo", false, 0o444),
@@ -362,11 +363,68 @@ fn write_opens_fail() {
     skip_unless_mountable!();
     let m = Mounted::new("write", 2);
     // Root passes the mode check (0444), so the adapter's own refusal is what it sees.
-    for rel in ["7/maps", "meminfo"] {
+    for rel in ["7/maps", "7/pagemap", "rmap/9", "names", "meminfo"] {
         let e = errno_of(OpenOptions::new().write(true).open(m.path(rel)));
+        assert_eq!(e, libc::EROFS, "{rel}");
+        let e = errno_of(OpenOptions::new().read(true).write(true).open(m.path(rel)));
         assert_eq!(e, libc::EROFS, "{rel}");
     }
     assert_eq!(errno_of(fs::create_dir(m.path("x"))), libc::EROFS);
+    assert_eq!(errno_of(File::create(m.path("7/x"))), libc::EROFS);
+    assert_eq!(errno_of(fs::remove_file(m.path("7/maps"))), libc::EROFS);
+    assert_eq!(
+        errno_of(fs::rename(m.path("7/maps"), m.path("7/maps2"))),
+        libc::EROFS
+    );
+    assert_eq!(
+        errno_of(fs::set_permissions(
+            m.path("meminfo"),
+            fs::Permissions::from_mode(0o644)
+        )),
+        libc::EROFS
+    );
+    assert_eq!(
+        errno_of(fs::set_permissions(
+            m.path("7/clear_refs"),
+            fs::Permissions::from_mode(0o600)
+        )),
+        libc::EPERM,
+        "proc's setattr refuses a new mode"
+    );
+    assert!(m.source.calls().is_empty());
+}
+
+#[test]
+fn clear_refs_writes_become_calls_of_the_opener() {
+    skip_unless_mountable!();
+    let m = Mounted::new("clear_refs", 2);
+    let path = m.path("7/clear_refs");
+    fs::write(&path, "1\n").unwrap();
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    assert_eq!(f.write_at(b" 4 ", 1 << 20).unwrap(), 3, "any offset");
+    f.set_len(0).unwrap();
+    assert_eq!(errno_of(f.write_at(b"6", 0)), libc::EINVAL);
+    assert_eq!(errno_of(f.write_at(b"2147483648", 0)), libc::ERANGE);
+    drop(f);
+    let calls: Vec<(u32, i64)> = m
+        .source
+        .calls()
+        .into_iter()
+        .map(|(uid, call)| match call {
+            anonmap_abi::Call::ClearRefs(a) => {
+                assert_eq!(a.pid, 7);
+                (uid, a.value)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(calls, [(0, 1), (0, 4)]);
+    assert_eq!(errno_of(fs::read(&path)), libc::EINVAL);
+    // The process goes: an open descriptor's write is the call's ESRCH, a new open ENOENT.
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    m.source.update(|s| s.processes.remove(&7));
+    assert_eq!(errno_of(f.write_at(b"1", 0)), libc::ESRCH);
+    assert_eq!(errno_of(fs::write(&path, "1")), libc::ENOENT);
 }
 
 #[test]

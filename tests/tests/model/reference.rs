@@ -12,10 +12,18 @@
 //!
 //! Reclaim: an `Anon` page whose frame is reclaimed keeps its content but becomes `swapped`
 //! (a swap PTE); every page holding the content is swapped at once (the rmap), and the content
-//! owns one swap slot while any page holding it is swapped. Swapping a page back in puts the
-//! frame in the swap cache while other pages are still swapped (`Model::swap_cached`), so they
-//! map the same frame later; a write copies the page unless no other page holds the content
-//! (swapped or not). A reclaimed regular-file page leaves the page cache and every mapping.
+//! owns one swap slot while any page holding it is swapped or its frame is in the swap cache.
+//! Swapping a page back in puts the frame in the swap cache (`Model::swap_cached`), where it
+//! stays until a write fault with no other user, a write that reuses it, or swap more than half
+//! full frees its swap (the frame then becomes dirty: `Model::anon_dirty`), or until nothing
+//! maps or refers to it any more. A write copies the page unless no other page holds the content
+//! (swapped or not). A reclaimed regular-file page leaves the page cache and every mapping; a
+//! reclaimed shmem page leaves every mapping and goes to swap if it is dirty (the object keeps
+//! the slot, and every mapper's smaps counts it as `Swap`), else is dropped.
+//!
+//! Dirty state lives where the kernel keeps it: `PageModel::dirty` is the PTE's bit, a file
+//! page's PG_dirty (`FileModel::dirty`) the page's; zapping a file page's PTE moves its dirty
+//! bit to the page. A file page's PG_referenced is not followed (see `check`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,8 +68,8 @@ pub struct PageModel {
     pub resident: bool,
     /// For `Anon` content: the page was reclaimed; a swap PTE for the content's slot.
     pub swapped: bool,
-    /// For `Anon` content: the PTE dirty bit (written through this PTE, or copied so by fork; a
-    /// page swapped in by a read is clean).
+    /// The PTE dirty bit: written through this PTE, copied so by fork, or (a shared page) mapped
+    /// writable while the page was already dirty; a page swapped in by a read is clean.
     pub dirty: bool,
     /// Whether the PTE is young (accessed through this mapping since it was mapped or copied
     /// by fork, which copies PTEs old): smaps `Referenced` (docs/kernel-semantics.md §12).
@@ -101,8 +109,10 @@ pub struct FileModel {
     pub shmem: bool,
     /// A shmem object's inode, learned from maps right after its mmap.
     pub inode: Option<u64>,
-    /// Written page indices (their frames are dirty).
+    /// Page indices whose page is PG_dirty (written through a fault, or a dirty PTE zapped).
     pub dirty: BTreeSet<u64>,
+    /// Shmem page indices written out to swap (each holds a slot).
+    pub swapped: BTreeSet<u64>,
 }
 
 impl FileModel {
@@ -114,6 +124,7 @@ impl FileModel {
             shmem,
             inode: None,
             dirty: BTreeSet::new(),
+            swapped: BTreeSet::new(),
         }
     }
 
@@ -152,10 +163,15 @@ pub struct Model {
     pub total_frames: u64,
     /// Usable swap slots (the device size in pages, less the header page).
     pub swap_slots: u64,
-    /// Anonymous contents (ids) that have a frame in the swap cache: swapped in by one page
-    /// while other pages still held swap entries for them. Only contents that still have a
-    /// swapped page (and so a slot) stay here.
+    /// Anonymous contents (ids) whose frame is in the swap cache (swapped in, its swap not freed
+    /// yet); each holds its slot. Only contents something maps or refers to stay here.
     pub swap_cached: BTreeSet<u64>,
+    /// Anonymous contents whose frame is PG_dirty (its swap was freed while it was mapped).
+    pub anon_dirty: BTreeSet<u64>,
+    /// Anonymous contents whose frame is PageAnonExclusive (written by its only mapper since
+    /// the last fork), and whose swap entries are marked exclusive.
+    pub exclusive: BTreeSet<u64>,
+    pub swp_exclusive: BTreeSet<u64>,
     /// Learned from the simulator (the numbering is its choice), checked to stay put: the swap
     /// slot of each content that has one, and the frame of each content while it stays resident
     /// (mapped, in the swap cache, or in the page cache).
@@ -213,6 +229,9 @@ impl Model {
             total_frames: ram_bytes / PAGE,
             swap_slots: (swap_bytes / PAGE).saturating_sub(1),
             swap_cached: BTreeSet::new(),
+            anon_dirty: BTreeSet::new(),
+            exclusive: BTreeSet::new(),
+            swp_exclusive: BTreeSet::new(),
             slot_of: BTreeMap::new(),
             pfn_of: BTreeMap::new(),
             events: BTreeMap::new(),
@@ -222,7 +241,26 @@ impl Model {
 
     fn fresh(&mut self) -> Content {
         self.next_id += 1;
+        self.exclusive.insert(self.next_id);
         Content::Anon(self.next_id)
+    }
+
+    /// `vm_swap_full`: fewer than half the slots free.
+    fn swap_half_full(&self) -> bool {
+        self.free_slots() * 2 < self.swap_slots
+    }
+
+    /// The PTEs of file pages, per process: what a zap takes away.
+    fn file_ptes(&self) -> BTreeMap<(u32, Content, bool, bool), u64> {
+        let mut out = BTreeMap::new();
+        for (&pid, pages) in &self.procs {
+            for p in pages.values() {
+                if let Some(k @ Content::File { .. }) = p.frame() {
+                    *out.entry((pid, k, p.dirty, p.young)).or_default() += 1;
+                }
+            }
+        }
+        out
     }
 
     /// Every (pid, vpn) holding the frame `key`.
@@ -258,9 +296,13 @@ impl Model {
         out
     }
 
-    /// Free swap slots: one is used per content with a swapped page.
+    /// Free swap slots: one is used per content with a swapped page or a swap-cache frame, and
+    /// one per swapped shmem page.
     pub fn free_slots(&self) -> u64 {
-        self.swap_slots - self.swap_counts().len() as u64
+        let mut used: BTreeSet<u64> = self.swap_counts().keys().copied().collect();
+        used.extend(self.swap_cached.iter().copied());
+        let shmem: u64 = self.files.iter().map(|f| f.swapped.len() as u64).sum();
+        self.swap_slots - used.len() as u64 - shmem
     }
 
     /// Whether the frame holding `key` exists: mapped by a page, in the swap cache, or in the
@@ -320,6 +362,8 @@ impl Model {
     /// Applies `call`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
     pub fn apply(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
         let swapped_before = self.swap_counts().values().sum::<u64>();
+        let counts_before = self.swap_counts();
+        let ptes_before = self.file_ptes();
         let applied = self.apply_inner(call, bounds);
         if matches!(
             call,
@@ -327,6 +371,25 @@ impl Model {
         ) && self.swap_counts().values().sum::<u64>() < swapped_before
         {
             self.event("swap entries zapped");
+        }
+        // File-page PTEs that went away (not moved by mremap: the same PTE elsewhere counts as
+        // kept) were zapped: the dirty bit goes to the page.
+        if !matches!(call, Call::Reclaim(_)) {
+            let ptes_after = self.file_ptes();
+            for (&(pid, key, dirty, young), &n) in &ptes_before {
+                let kept = ptes_after
+                    .get(&(pid, key, dirty, young))
+                    .copied()
+                    .unwrap_or(0);
+                let Content::File { file, index } = key else {
+                    continue;
+                };
+                for _ in kept..n {
+                    if dirty {
+                        self.files[file].dirty.insert(index);
+                    }
+                }
+            }
         }
         // A shmem object no page maps any more is freed with its pages.
         let mut live = BTreeSet::new();
@@ -337,13 +400,38 @@ impl Model {
             if f.shmem && !live.contains(&i) {
                 f.cached.clear();
                 f.dirty.clear();
+                f.swapped.clear();
             }
         }
-        // A slot lives while a swap PTE refers to it; its swap-cache frame goes with it.
+        // A swap-cache frame lives while a page maps it or a swap PTE refers to its slot
+        // (`free_swap_cache`, `free_swap_and_cache`); the slot lives while either does.
         let counts = self.swap_counts();
-        self.swap_cached.retain(|id| counts.contains_key(id));
-        self.slot_of.retain(|id, _| counts.contains_key(id));
         let frames = self.frames();
+        self.swap_cached
+            .retain(|id| counts.contains_key(id) || frames.contains_key(&Content::Anon(*id)));
+        let cached = self.swap_cached.clone();
+        self.slot_of
+            .retain(|id, _| counts.contains_key(id) || cached.contains(id));
+        self.anon_dirty
+            .retain(|id| frames.contains_key(&Content::Anon(*id)) || cached.contains(id));
+        self.exclusive
+            .retain(|id| frames.contains_key(&Content::Anon(*id)) || cached.contains(id));
+        self.swp_exclusive.retain(|id| counts.contains_key(id));
+        // A swap entry zapped to the last one while its page is mapped from the swap cache:
+        // with swap half full (counted once the cache entries nothing holds are gone),
+        // `free_swap_and_cache` frees the swap and the page becomes dirty.
+        if !matches!(call, Call::Touch(_)) && self.swap_half_full() {
+            for (&id, _) in counts_before
+                .iter()
+                .filter(|(id, _)| !counts.contains_key(id))
+            {
+                if self.swap_cached.contains(&id) && frames.contains_key(&Content::Anon(id)) {
+                    self.swap_cached.remove(&id);
+                    self.anon_dirty.insert(id);
+                    self.slot_of.remove(&id);
+                }
+            }
+        }
         let resident: BTreeSet<Content> = self
             .pfn_of
             .keys()
@@ -423,6 +511,14 @@ impl Model {
                 }
                 if copy.values().any(|p| p.swapped) {
                     self.event("fork of swap entries");
+                }
+                // Every anonymous page copied is shared now: neither its frame nor its swap
+                // entries stay exclusive.
+                for p in copy.values() {
+                    if let Content::Anon(id) = p.content {
+                        self.exclusive.remove(&id);
+                        self.swp_exclusive.remove(&id);
+                    }
                 }
                 self.procs.insert(child, copy);
                 Applied {
@@ -695,22 +791,31 @@ impl Model {
         for v in vpns(addr, len) {
             let p = &self.procs[&pid][&v];
             if let Some(id) = p.swap_id() {
-                // do_swap_page: the frame stays in the swap cache while other swap PTEs refer
-                // to the slot; a read maps it clean.
+                // do_swap_page: the frame is found in, or read into, the swap cache; it leaves
+                // the cache (dirty) only when the swap can be freed (no swap PTE left) and either
+                // swap is half full or a write finds no other user.
+                let cached_before = self.swap_cached.contains(&id);
+                self.swap_cached.insert(id);
+                let others_mapped = !self.holders(Content::Anon(id)).is_empty();
                 let p = self.page_mut(pid, v);
                 p.swapped = false;
                 p.dirty = false;
                 p.young = true;
-                self.event(if self.swap_cached.contains(&id) {
+                let remaining = self.swap_counts().get(&id).copied().unwrap_or(0);
+                let try_free = self.swap_half_full() || (write && !others_mapped);
+                let freed = try_free && remaining == 0;
+                if freed {
+                    self.swap_cached.remove(&id);
+                    self.anon_dirty.insert(id);
+                }
+                if freed && !others_mapped || self.swp_exclusive.contains(&id) {
+                    self.exclusive.insert(id);
+                }
+                self.event(if cached_before {
                     "swap-in from the swap cache"
                 } else {
                     "swap-in"
                 });
-                if self.swap_counts().contains_key(&id) {
-                    self.swap_cached.insert(id);
-                } else {
-                    self.swap_cached.remove(&id);
-                }
                 if write && self.sharers(Content::Anon(id)) > 1 {
                     self.event("swap-in for a write that copies");
                 } else if write {
@@ -719,33 +824,59 @@ impl Model {
                 if !write {
                     continue;
                 }
+                if self.exclusive.contains(&id) && self.sharers(Content::Anon(id)) == 1 {
+                    // Mapped writable by the swap-in: the write takes no further fault.
+                    self.page_mut(pid, v).dirty = true;
+                    continue;
+                }
             }
-            let p = &self.procs[&pid][&v];
+            let p = self.procs[&pid][&v].clone();
+            let prot_write = p.prot.write;
             match (p.content, write) {
                 (Content::Zero, false) => {}
                 (Content::Anon(_), false) => self.page_mut(pid, v).young = true,
                 (Content::File { file, index }, false) => {
                     if !p.resident {
                         self.fault_around(pid, v, bounds);
+                        self.shmem_swap_in(file, index);
                         self.files[file].cached.insert(index);
-                        self.page_mut(pid, v).resident = true;
+                        let dirty =
+                            p.shared && prot_write && self.files[file].dirty.contains(&index);
+                        let p = self.page_mut(pid, v);
+                        p.resident = true;
+                        p.dirty = dirty;
                     }
                     self.page_mut(pid, v).young = true;
                 }
-                (c @ Content::Anon(_), true) if self.sharers(c) == 1 => {
+                (c @ Content::Anon(id), true) if self.sharers(c) == 1 => {
+                    // In place: through a writable PTE, or reusing the page (do_wp_page), which
+                    // frees its swap cache first (wp_can_reuse_anon_folio).
+                    if !self.exclusive.contains(&id) && self.swap_cached.remove(&id) {
+                        self.anon_dirty.insert(id);
+                    }
+                    self.exclusive.insert(id);
+                    let p = self.page_mut(pid, v);
+                    p.young = true;
+                    p.dirty = true;
+                }
+                (Content::File { .. }, true) if p.shared && p.resident => {
+                    // A present shared PTE is writable: the CPU sets its dirty bit, no fault.
                     let p = self.page_mut(pid, v);
                     p.young = true;
                     p.dirty = true;
                 }
                 (Content::File { file, index }, true) if p.shared => {
+                    self.shmem_swap_in(file, index);
                     self.files[file].cached.insert(index);
                     self.files[file].dirty.insert(index);
                     let p = self.page_mut(pid, v);
                     p.resident = true;
                     p.young = true;
+                    p.dirty = true;
                 }
                 (c, true) => {
                     if let Content::File { file, index } = c {
+                        self.shmem_swap_in(file, index);
                         self.files[file].cached.insert(index);
                     }
                     let fresh = self.fresh();
@@ -798,24 +929,58 @@ impl Model {
                             p.young = false;
                         }
                     }
+                    // The frame is freed; its swap entries carry PageAnonExclusive.
                     self.swap_cached.remove(&id);
+                    self.anon_dirty.remove(&id);
+                    if self.exclusive.remove(&id) {
+                        self.swp_exclusive.insert(id);
+                    }
                 }
-                Content::File { file, .. } if self.files[file].shmem => continue,
                 Content::File { file, index } => {
+                    // Unmapped everywhere, the PTEs' dirty bits moving to the page.
                     for p in self.procs.values_mut().flat_map(|p| p.values_mut()) {
-                        if p.content == key {
+                        if p.content == key && p.resident {
+                            if p.dirty {
+                                self.files[file].dirty.insert(index);
+                            }
                             p.resident = false;
                             p.young = false;
+                            p.dirty = false;
                         }
                     }
-                    self.files[file].cached.remove(&index);
-                    self.event("file page dropped");
+                    let f = &self.files[file];
+                    if f.shmem && f.dirty.contains(&index) {
+                        if self.free_slots() == 0 {
+                            // shmem_writeout fails: the page stays, unmapped, active.
+                            self.event("swap full: a shmem page stays cached");
+                            continue;
+                        }
+                        self.files[file].swapped.insert(index);
+                        self.event("shmem page swapped out");
+                    } else if f.shmem {
+                        self.event("clean shmem page dropped");
+                    } else {
+                        self.event("file page dropped");
+                    }
+                    let f = &mut self.files[file];
+                    f.cached.remove(&index);
+                    f.dirty.remove(&index);
                 }
                 Content::Zero => unreachable!("the zero page is no frame"),
             }
             reclaimed += 1;
         }
         walked(hole, Outcome::Pages(reclaimed))
+    }
+
+    /// `shmem_swapin_folio`: a swapped shmem page read back into the page cache, dirty; its slot
+    /// freed.
+    fn shmem_swap_in(&mut self, file: usize, index: u64) {
+        let f = &mut self.files[file];
+        if f.swapped.remove(&index) {
+            f.dirty.insert(index);
+            self.event("shmem swap-in");
+        }
     }
 
     fn event(&mut self, what: &'static str) {
@@ -852,9 +1017,11 @@ impl Model {
                     && index < self.files[file].pages
                     && self.files[file].cached.contains(&index)
                 {
+                    let dirty = p.shared && p.prot.write && self.files[file].dirty.contains(&index);
                     let p = self.page_mut(pid, w);
                     p.resident = true;
                     p.young = true;
+                    p.dirty = dirty;
                 }
             }
         }
