@@ -39,10 +39,40 @@ impl Machine {
     }
 
     /// Whether a shared writable VMA maps its pages read-only to notice the first write
-    /// (`vma_wants_writenotify`): only when soft-dirty tracking is armed on it (tmpfs needs no
-    /// notification: it cannot write back).
-    pub(super) fn wants_writenotify(&self, vma_flags: u64) -> bool {
+    /// (`vma_wants_writenotify`): a regular file's filesystem writes back (`page_mkwrite`); a
+    /// shmem object does not, so it is notified only while soft-dirty tracking is armed on the
+    /// VMA (VM_SOFTDIRTY clear).
+    pub(super) fn wants_writenotify(&self, vma: VmaId) -> bool {
+        let v = &self.vmas[vma.0];
+        let regular = v
+            .file
+            .is_some_and(|f| self.files[f.0].kind == super::files::FileKind::Regular);
+        regular || self.soft_dirty_armed(v.flags)
+    }
+
+    /// `vma_soft_dirty_enabled`: soft-dirty tracking is built in and the VMA has been cleared
+    /// of VM_SOFTDIRTY, so page-level soft-dirty bits are what tells.
+    pub(super) fn soft_dirty_armed(&self, vma_flags: u64) -> bool {
         self.config.soft_dirty && vma_flags & VM_SOFTDIRTY == 0
+    }
+
+    /// `pte_mkdirty`: the dirty bit, and on a soft-dirty machine the soft-dirty bit too (x86
+    /// sets both; a CPU write through a writable PTE sets only the dirty bit).
+    pub(super) fn pte_mkdirty(&self, pte: Pte) -> Pte {
+        let pte = pte.with_dirty(true);
+        if self.config.soft_dirty {
+            pte.with_soft_dirty(true)
+        } else {
+            pte
+        }
+    }
+
+    /// VM_SOFTDIRTY on a new or expanded VMA (`__mmap_complete`, `do_brk_flags`), on a
+    /// soft-dirty machine.
+    pub(super) fn mark_vma_soft_dirty(&mut self, vma: VmaId) {
+        if self.config.soft_dirty {
+            self.vmas[vma.0].flags |= VM_SOFTDIRTY;
+        }
     }
 
     /// The advices of this module, over `[start, end)` (already validated and non-empty).

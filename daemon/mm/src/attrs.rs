@@ -138,11 +138,13 @@ impl Machine {
             // now (`can_change_pte_writable`): a private VMA's exclusive anonymous pages, a
             // notifying shared VMA's dirty PTEs.
             let shared = newflags & VM_SHARED != 0;
-            let notify = self.wants_writenotify(newflags);
+            let notify = self.wants_writenotify(done);
+            let armed = self.soft_dirty_armed(newflags);
             let Machine { procs, frames, .. } = self;
             let pt = &mut procs.get_mut(&pid).expect("live").mm.pt;
             pt.update(vpn(start), vpn(end), |_, pte| {
-                if !pte.is_present() || pte.write() {
+                // pte_needs_soft_dirty_wp: a clean soft-dirty bit must see the next write.
+                if !pte.is_present() || pte.write() || (armed && !pte.soft_dirty()) {
                     return;
                 }
                 let upgrade = match (shared, notify) {

@@ -258,11 +258,8 @@ impl Machine {
         if shared {
             // wp_page_shared
             self.frames[pfn].flags |= page_flags::DIRTY;
-            self.set_pte(
-                pid,
-                addr,
-                pte.with_write(true).with_dirty(true).with_young(true),
-            );
+            let pte = self.pte_mkdirty(pte.with_write(true).with_young(true));
+            self.set_pte(pid, addr, pte);
             return;
         }
         if pfn != ZERO_PFN && self.frames[pfn].is_anon() && self.can_reuse_anon_page(pfn) {
@@ -273,11 +270,8 @@ impl Machine {
             let f = &mut self.frames[pfn];
             f.mapping = Mapping::Anon(av);
             f.flags |= page_flags::EXCLUSIVE;
-            self.set_pte(
-                pid,
-                addr,
-                pte.with_write(true).with_dirty(true).with_young(true),
-            );
+            let pte = self.pte_mkdirty(pte.with_write(true).with_young(true));
+            self.set_pte(pid, addr, pte);
             return;
         }
         // wp_page_copy: a private copy replaces the shared page (or the zero page).
@@ -297,7 +291,8 @@ impl Machine {
             }
         }
         self.frames[new].mapcount = 1;
-        self.set_pte(pid, addr, Pte::present(new, true, true, true));
+        let pte = self.pte_mkdirty(Pte::present(new, true, false, true));
+        self.set_pte(pid, addr, pte);
     }
 
     /// Whether a write fault may reuse the anonymous page `pfn` in place: it is certainly
@@ -332,8 +327,8 @@ impl Machine {
     /// cannot write back, and soft-dirty is off); dirty if writable and the page is PG_dirty.
     fn map_file_page(&mut self, pid: Pid, vma: VmaId, addr: u64, pfn: Pfn) {
         let flags = self.vmas[vma.0].flags;
-        let writable = flags & (VM_SHARED | VM_WRITE) == VM_SHARED | VM_WRITE
-            && !self.wants_writenotify(flags);
+        let writable =
+            flags & (VM_SHARED | VM_WRITE) == VM_SHARED | VM_WRITE && !self.wants_writenotify(vma);
         let dirty = writable && self.frames[pfn].has(page_flags::DIRTY);
         self.map_new(pid, addr, pfn, writable, dirty);
         self.mlock_vma_folio(pfn, vma); // folio_add_file_rmap_ptes
@@ -352,7 +347,9 @@ impl Machine {
         let idx = mm_counter_index(f);
         let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
         *c.rss_mut(idx) += 1;
-        self.set_pte(pid, addr, Pte::present(pfn, write, dirty, true));
+        let pte = Pte::present(pfn, write, false, true);
+        let pte = if dirty { self.pte_mkdirty(pte) } else { pte };
+        self.set_pte(pid, addr, pte);
     }
 
     /// A new exclusive anonymous page for `addr` in `vma` (`folio_add_new_anon_rmap`): mapping

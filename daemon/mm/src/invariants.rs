@@ -6,14 +6,17 @@
 //! mapcounts and refcounts against the PTEs and page caches; the free list; mm counters
 //! against the VMAs and PTEs; anon_vma chains against their interval indexes in both
 //! directions, active-VMA, child and reference counts; file i_mmap indexes; name refcounts;
-//! swap slot counts against the swap PTEs, the swap cache, the free slots, MM_SWAPENTS.
+//! swap slot counts against the swap PTEs, the shmem objects' swapped pages, the swap cache,
+//! the free slots, MM_SWAPENTS; locked_vm against the locked VMAs; the mlock state of each
+//! frame (PG_mlocked with PG_unevictable and a lock count); lazyfree pages outside the swap
+//! cache; no soft-dirty state on a machine without soft-dirty tracking.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::frames::{page_flags, Mapping, ZERO_PFN};
 use super::process::mm_counter_index;
 use super::types::{page_aligned, vpn, AnonVmaId, NameId, PAGE_SHIFT};
-use super::vma::{vm_class, VmClass};
+use super::vma::{vm_class, VmClass, VM_LOCKED, VM_SOFTDIRTY};
 use super::Machine;
 
 impl Machine {
@@ -89,6 +92,31 @@ impl Machine {
                 }
             }
             let c = &mm.counters;
+            // locked_vm counts every VM_LOCKED VMA page; it may count more, as the kernel's
+            // does after MREMAP_DONTUNMAP unlocks a source VMA without uncharging it.
+            let locked: u64 = mm
+                .vmas
+                .values()
+                .map(|id| &self.vmas[id.0])
+                .filter(|v| v.flags & VM_LOCKED != 0)
+                .map(|v| v.pages())
+                .sum();
+            if c.locked_vm < locked {
+                return Err(format!(
+                    "pid {pid}: locked_vm {} but its VM_LOCKED VMAs have {locked} pages",
+                    c.locked_vm
+                ));
+            }
+            if !self.config.soft_dirty
+                && mm
+                    .vmas
+                    .values()
+                    .any(|id| self.vmas[id.0].flags & VM_SOFTDIRTY != 0)
+            {
+                return Err(format!(
+                    "pid {pid}: VM_SOFTDIRTY without soft-dirty tracking"
+                ));
+            }
             if (c.total_vm, c.data_vm, c.stack_vm, c.exec_vm) != (total, data, stack, exec) {
                 return Err(format!(
                     "pid {pid}: total/data/stack/exec_vm {:?} but the VMAs give {:?}",
@@ -115,6 +143,12 @@ impl Machine {
                     err = Some(format!("pid {pid}: PTE at {addr:#x} outside every VMA"));
                     return;
                 };
+                if pte.soft_dirty() && !self.config.soft_dirty {
+                    err = Some(format!(
+                        "pid {pid}: soft-dirty PTE at {addr:#x} without soft-dirty tracking"
+                    ));
+                    return;
+                }
                 if pte.is_swap() {
                     swap_ents += 1;
                     *swap_refs.entry(pte.swap_slot()).or_default() += 1;
@@ -229,6 +263,19 @@ impl Machine {
             }
             if f.refcount == 0 {
                 return Err(format!("pfn {i}: allocated with no reference (leaked)"));
+            }
+            // mlock state: PG_mlocked and PG_unevictable go together, with at least one lock
+            // counted; a lazyfree page (anonymous, not swap-backed) is never in the swap cache.
+            let mlocked = f.has(page_flags::MLOCKED);
+            if mlocked != f.has(page_flags::UNEVICTABLE) || (mlocked && f.mlock_count == 0) {
+                return Err(format!(
+                    "pfn {i}: mlocked {mlocked}, unevictable {}, mlock_count {}",
+                    f.has(page_flags::UNEVICTABLE),
+                    f.mlock_count
+                ));
+            }
+            if f.is_anon() && !f.has(page_flags::SWAPBACKED) && f.has(page_flags::SWAPCACHE) {
+                return Err(format!("pfn {i}: lazyfree but in the swap cache"));
             }
             if let Mapping::Anon(av) = f.mapping {
                 if self.anon_vmas.get(av.0).is_none() {

@@ -163,6 +163,9 @@ impl Machine {
             let id = self.vma_alloc(Vma::new(pid, addr, end, pgoff, flags, file_id));
             self.vma_link(id);
         }
+        // __mmap_complete: the new (or merged) VMA is soft-dirty.
+        let vma = self.vma_at(pid, addr).expect("just mapped");
+        self.mark_vma_soft_dirty(vma);
         let mm = &mut self.procs.get_mut(&pid).expect("checked").mm;
         mm.counters.stat_account(flags, pages(addr, end) as i64);
         if flags & VM_LOCKED != 0 {
@@ -319,6 +322,8 @@ impl Machine {
             let id = self.vma_alloc(Vma::new(pid, oldbrk, newbrk, vpn(oldbrk), flags, None));
             self.vma_link(id);
         }
+        let vma = self.vma_at(pid, oldbrk).expect("just mapped");
+        self.mark_vma_soft_dirty(vma);
         let mm = &mut self.procs.get_mut(&pid).expect("live").mm;
         let n = pages(oldbrk, newbrk);
         mm.counters.total_vm += n;

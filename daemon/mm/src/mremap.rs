@@ -421,7 +421,14 @@ impl Machine {
             *pte = super::pagetable::Pte::NONE;
         });
         let shift = vpn(new).wrapping_sub(vpn(old));
+        // move_soft_dirty_pte: a moved entry is soft-dirty at its new address.
+        let soft_dirty = self.config.soft_dirty;
         for (v, pte) in moved {
+            let pte = if soft_dirty && !pte.is_none() {
+                pte.with_soft_dirty(true)
+            } else {
+                pte
+            };
             mm.pt.set(v.wrapping_add(shift), pte);
         }
     }

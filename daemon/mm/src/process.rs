@@ -218,6 +218,7 @@ impl Machine {
                 | VM_GROWSDOWN
                 | VM_ACCOUNT;
             let id = self.vma_alloc(Vma::new(pid, start, STACK_TOP, vpn(start), flags, None));
+            self.mark_vma_soft_dirty(id);
             self.vma_link(id);
             let mm = &mut self.procs.get_mut(&pid).expect("just inserted").mm;
             mm.counters

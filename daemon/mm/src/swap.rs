@@ -353,7 +353,11 @@ impl Machine {
                 return false;
             }
             let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
-            mm.pt.set(vpn(hit.vaddr), Pte::swap(slot, exclusive));
+            let soft_dirty = mm.pt.get(vpn(hit.vaddr)).soft_dirty();
+            mm.pt.set(
+                vpn(hit.vaddr),
+                Pte::swap(slot, exclusive).with_soft_dirty(soft_dirty),
+            );
             mm.counters.rss_anon -= 1;
             mm.counters.swap_ents += 1;
             self.swap.counts[slot as usize] += 1;
@@ -429,14 +433,23 @@ impl Machine {
             f.flags |= page_flags::EXCLUSIVE;
         }
         f.mapcount += 1;
-        let writable = exclusive && vflags & VM_WRITE != 0;
+        // The swap entry's soft-dirty bit comes back; a clean one keeps the page read-only
+        // while tracking is armed (`pte_needs_soft_dirty_wp`).
+        let armed = self.soft_dirty_armed(vflags) && !pte.soft_dirty();
+        let writable = exclusive && vflags & VM_WRITE != 0 && !armed;
         let c = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
         c.rss_anon += 1;
         c.swap_ents -= 1;
-        self.procs.get_mut(&pid).expect("live").mm.pt.set(
-            vpn(addr),
-            Pte::present(pfn, writable, writable && write, true),
-        );
+        let mut new = Pte::present(pfn, writable, false, true).with_soft_dirty(pte.soft_dirty());
+        if writable && write {
+            new = self.pte_mkdirty(new);
+        }
+        self.procs
+            .get_mut(&pid)
+            .expect("live")
+            .mm
+            .pt
+            .set(vpn(addr), new);
     }
 
     /// Reads `slot` into a new frame in the swap cache (`swap_cache_alloc_folio`); the page

@@ -3,7 +3,7 @@
 //! counters, pagemap entries, a page's reverse mappings, the name table and meminfo.
 
 use anonmap_abi::pagemap::{
-    swap_frame, PM_FILE, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT, PM_SWAP,
+    swap_frame, PM_FILE, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAP,
 };
 use anonmap_proc::view::{
     AddressSpaceView, MeminfoView, NameObjectView, RmapMapper, RmapView, SmapsCounters, StatusView,
@@ -13,7 +13,7 @@ use anonmap_proc::view::{
 use super::files::FileKind;
 use super::frames::{page_flags, Mapping, ZERO_PFN};
 use super::types::{vpn, Pfn, Pid, VmaId, PAGE_SHIFT, PAGE_SIZE};
-use super::vma::{VM_ACCOUNT, VM_LOCKED};
+use super::vma::{VM_ACCOUNT, VM_LOCKED, VM_SOFTDIRTY};
 use super::Machine;
 
 impl Machine {
@@ -214,6 +214,16 @@ impl Machine {
                 }
             } else if pte.is_swap() {
                 e = PM_SWAP | swap_frame(0, u64::from(pte.swap_slot()));
+            }
+            // PM_SOFT_DIRTY: the entry's soft-dirty bit, or a VM_SOFTDIRTY VMA around the
+            // address (holes inside it included); never without soft-dirty tracking.
+            if self.config.soft_dirty
+                && (((pte.is_present() || pte.is_swap()) && pte.soft_dirty())
+                    || self
+                        .vma_at(pid, v << PAGE_SHIFT)
+                        .is_some_and(|id| self.vmas[id.0].flags & VM_SOFTDIRTY != 0))
+            {
+                e |= PM_SOFT_DIRTY;
             }
             out.push(e);
         }

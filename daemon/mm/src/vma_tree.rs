@@ -213,10 +213,12 @@ impl Machine {
         Ok(self.split_vma_unchecked(id, addr, new_below))
     }
 
-    /// `is_mergeable_vma`: flags, file and name (by content) all equal.
+    /// `is_mergeable_vma`: flags (VM_SOFTDIRTY aside), file and name (by content) all equal.
     fn is_mergeable_vma(&self, tgt: VmaId, a: &MergeAttrs) -> bool {
         let t = &self.vmas[tgt.0];
-        t.flags == a.flags && t.file == a.file && self.names.eq(t.name, a.name)
+        (t.flags ^ a.flags) & !super::vma::VM_SOFTDIRTY == 0
+            && t.file == a.file
+            && self.names.eq(t.name, a.name)
     }
 
     /// `is_mergeable_anon_vma` (6.16+).

@@ -75,8 +75,13 @@ impl Sim {
     }
 
     pub fn with_ram(ram_bytes: u64) -> Sim {
+        Sim::with_config(MachineConfig::with_ram(ram_bytes))
+    }
+
+    /// A machine of any configuration (swap, soft-dirty tracking).
+    pub fn with_config(config: MachineConfig) -> Sim {
         Sim {
-            m: Machine::new(MachineConfig::with_ram(ram_bytes)),
+            m: Machine::new(config),
             session: Session::new(),
         }
     }

@@ -16,6 +16,7 @@ mod names;
 mod pagemap;
 mod prctl_selftest;
 mod rmap;
+mod soft_dirty;
 mod status;
 mod swap;
 mod vma_ops;
