@@ -106,6 +106,18 @@ pub enum Seed {
         len: u64,
         keep: u64,
     },
+    /// `clear_refs` with one of 1-5 or an invalid value (EINVAL).
+    ClearRefs {
+        who: usize,
+        value: i64,
+    },
+    /// MADV_COLD (`pageout: false`) or MADV_PAGEOUT.
+    ColdOrPageout {
+        who: usize,
+        page: u64,
+        len: u64,
+        pageout: bool,
+    },
     /// `reclaim`; one in twenty at an unaligned address (EINVAL).
     Reclaim {
         who: usize,
@@ -157,6 +169,10 @@ pub fn seed() -> impl Strategy<Value = Seed> {
             .prop_map(|(who, page, len, dest)| Seed::Move { who, page, len, dest }),
         1 => (who, page(), 2..=8u64, 1..8u64)
             .prop_map(|(who, page, len, keep)| Seed::Shrink { who, page, len, keep }),
+        2 => (who, prop_oneof![4 => 1..=5i64, 1 => -1..=7i64])
+            .prop_map(|(who, value)| Seed::ClearRefs { who, value }),
+        3 => (who, page(), prop_oneof![1 => len(), 1 => 1..=ARENA_PAGES], any::<bool>())
+            .prop_map(|(who, page, len, pageout)| Seed::ColdOrPageout { who, page, len, pageout }),
         5 => (who, page(), prop_oneof![1 => len(), 1 => 1..=ARENA_PAGES], proptest::bool::weighted(0.05))
             .prop_map(|(who, page, len, unaligned)| Seed::Reclaim { who, page, len, unaligned }),
     ]
@@ -234,6 +250,8 @@ fn line(seed: &Seed, model: &Model) -> String {
         | Seed::Name { who, .. }
         | Seed::Move { who, .. }
         | Seed::Shrink { who, .. }
+        | Seed::ClearRefs { who, .. }
+        | Seed::ColdOrPageout { who, .. }
         | Seed::Reclaim { who, .. } => *who,
     };
     let Some(pid) = pick(who) else {
@@ -319,6 +337,13 @@ fn line(seed: &Seed, model: &Model) -> String {
                 return format!("munmap pid={pid} addr={a:#x} len={l:#x}");
             }
             format!("mremap pid={pid} addr={a:#x} old_len={l:#x} new_len={keep:#x}")
+        }
+        Seed::ClearRefs { value, .. } => format!("clear_refs pid={pid} value={value}"),
+        Seed::ColdOrPageout {
+            page, len, pageout, ..
+        } => {
+            let advice = if pageout { "pageout" } else { "cold" };
+            ranged("madvise", page, len, &format!(" advice={advice}"))
         }
         Seed::Reclaim {
             page,

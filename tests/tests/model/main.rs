@@ -240,6 +240,8 @@ fn a_default_run_covers_ten_thousand_ops_and_enomem() {
         "name EINVAL",
         "madvise ok",
         "reclaim ok",
+        "clear_refs ok",
+        "clear_refs EINVAL",
         "reclaim ENOMEM",
         "reclaim EINVAL",
         "event: swap-in",

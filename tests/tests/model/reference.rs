@@ -28,8 +28,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anonmap_abi::{
-    Access, Advice, Call, Errno, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MprotectArgs,
-    MremapArgs, MunmapArgs, NameArgs, Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    Access, Advice, Call, ClearRefsArgs, Errno, ExitArgs, FileArgs, ForkArgs, MadviseArgs,
+    MmapArgs, MprotectArgs, MremapArgs, MunmapArgs, NameArgs, Outcome, Prot, ReclaimArgs,
+    SpawnArgs, TouchArgs,
 };
 
 pub const PAGE: u64 = 4096;
@@ -250,13 +251,16 @@ impl Model {
         self.free_slots() * 2 < self.swap_slots
     }
 
-    /// The PTEs of file pages, per process: what a zap takes away.
-    fn file_ptes(&self) -> BTreeMap<(u32, Content, bool, bool), u64> {
+    /// The dirty PTEs of file pages, per process and page: a PTE stays dirty until it is
+    /// zapped or reclaimed, so one that went away was zapped.
+    fn file_ptes(&self) -> BTreeMap<(u32, Content), u64> {
         let mut out = BTreeMap::new();
         for (&pid, pages) in &self.procs {
             for p in pages.values() {
                 if let Some(k @ Content::File { .. }) = p.frame() {
-                    *out.entry((pid, k, p.dirty, p.young)).or_default() += 1;
+                    if p.dirty {
+                        *out.entry((pid, k)).or_default() += 1;
+                    }
                 }
             }
         }
@@ -362,7 +366,7 @@ impl Model {
     /// Applies `call`; `bounds` gives the simulator's VMA bounds (used only for fault-around).
     pub fn apply(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
         let swapped_before = self.swap_counts().values().sum::<u64>();
-        let counts_before = self.swap_counts();
+        let before = self.procs.clone();
         let ptes_before = self.file_ptes();
         let applied = self.apply_inner(call, bounds);
         if matches!(
@@ -372,20 +376,17 @@ impl Model {
         {
             self.event("swap entries zapped");
         }
-        // File-page PTEs that went away (not moved by mremap: the same PTE elsewhere counts as
-        // kept) were zapped: the dirty bit goes to the page.
-        if !matches!(call, Call::Reclaim(_)) {
+        // Dirty file-page PTEs that went away (a move keeps them, at their new address) were
+        // zapped: the dirty bit goes to the page (`zap_present_folio_ptes`). Reclaim moves it
+        // itself.
+        let reclaims = matches!(call, Call::Reclaim(_))
+            || matches!(call, Call::Madvise(a) if a.advice == Advice::PageOut);
+        if !reclaims {
             let ptes_after = self.file_ptes();
-            for (&(pid, key, dirty, young), &n) in &ptes_before {
-                let kept = ptes_after
-                    .get(&(pid, key, dirty, young))
-                    .copied()
-                    .unwrap_or(0);
-                let Content::File { file, index } = key else {
-                    continue;
-                };
-                for _ in kept..n {
-                    if dirty {
+            for (&(pid, key), &n) in &ptes_before {
+                let kept = ptes_after.get(&(pid, key)).copied().unwrap_or(0);
+                if let Content::File { file, index } = key {
+                    if kept < n {
                         self.files[file].dirty.insert(index);
                     }
                 }
@@ -403,6 +404,7 @@ impl Model {
                 f.swapped.clear();
             }
         }
+        self.replay_zap_order(call, &before, bounds);
         // A swap-cache frame lives while a page maps it or a swap PTE refers to its slot
         // (`free_swap_cache`, `free_swap_and_cache`); the slot lives while either does.
         let counts = self.swap_counts();
@@ -417,21 +419,6 @@ impl Model {
         self.exclusive
             .retain(|id| frames.contains_key(&Content::Anon(*id)) || cached.contains(id));
         self.swp_exclusive.retain(|id| counts.contains_key(id));
-        // A swap entry zapped to the last one while its page is mapped from the swap cache:
-        // with swap half full (counted once the cache entries nothing holds are gone),
-        // `free_swap_and_cache` frees the swap and the page becomes dirty.
-        if !matches!(call, Call::Touch(_)) && self.swap_half_full() {
-            for (&id, _) in counts_before
-                .iter()
-                .filter(|(id, _)| !counts.contains_key(id))
-            {
-                if self.swap_cached.contains(&id) && frames.contains_key(&Content::Anon(id)) {
-                    self.swap_cached.remove(&id);
-                    self.anon_dirty.insert(id);
-                    self.slot_of.remove(&id);
-                }
-            }
-        }
         let resident: BTreeSet<Content> = self
             .pfn_of
             .keys()
@@ -451,12 +438,32 @@ impl Model {
 
     fn apply_inner(&mut self, call: &Call, bounds: &VmaBounds) -> Applied {
         match call {
-            Call::Mlock(_)
-            | Call::Munlock(_)
-            | Call::Mlockall(_)
-            | Call::Munlockall(_)
-            | Call::ClearRefs(_) => {
+            Call::Mlock(_) | Call::Munlock(_) | Call::Mlockall(_) | Call::Munlockall(_) => {
                 unreachable!("the model's generator does not make {call:?}")
+            }
+            Call::ClearRefs(ClearRefsArgs { pid, value }) => {
+                // 1-3 clear the young bit of present pages (all, those of VMAs without a file,
+                // those of VMAs with one: shmem and private file mappings, COW copies
+                // included); 4 changes nothing without soft-dirty tracking; 5 resets the peak
+                // RSS, which the model does not follow.
+                let Some(pages) = self.procs.get_mut(pid) else {
+                    return err(Errno::ESRCH);
+                };
+                if !(1..=5).contains(value) {
+                    return err(Errno::EINVAL);
+                }
+                for p in pages.values_mut() {
+                    let chosen = match value {
+                        1 => true,
+                        2 => p.file.is_none(),
+                        3 => p.file.is_some(),
+                        _ => false,
+                    };
+                    if chosen && p.frame().is_some() {
+                        p.young = false;
+                    }
+                }
+                ok(Outcome::Done)
             }
             Call::File(FileArgs { path, size }) => {
                 if self.file_by_path(path).is_some() {
@@ -608,6 +615,20 @@ impl Model {
                 len,
                 advice,
             }) => {
+                if *advice == Advice::PageOut {
+                    let applied = self.reclaim(*pid, *addr, *len, true);
+                    return match applied.expect {
+                        Expect::Ok(_) => ok(Outcome::Done),
+                        Expect::Err(e) => err(e),
+                    };
+                }
+                // MADV_COLD acts on the pages this mapping maps alone (mapcount 1).
+                let frames = self.frames();
+                let exclusive_frames: BTreeSet<Content> = frames
+                    .iter()
+                    .filter(|(_, h)| h.len() == 1)
+                    .map(|(&k, _)| k)
+                    .collect();
                 let Some(pages) = self.procs.get_mut(pid) else {
                     return err(Errno::ESRCH);
                 };
@@ -621,6 +642,12 @@ impl Model {
                         continue;
                     };
                     match advice {
+                        Advice::Cold => {
+                            // Only a page this mapping maps alone loses its young bit.
+                            if p.frame().is_some_and(|k| exclusive_frames.contains(&k)) {
+                                p.young = false;
+                            }
+                        }
                         Advice::DontNeed => {
                             p.content = unwritten(p.file);
                             p.resident = false;
@@ -682,7 +709,7 @@ impl Model {
                 len,
                 access,
             }) => self.touch(*pid, *addr, *len, *access == Access::Write, bounds),
-            Call::Reclaim(ReclaimArgs { pid, addr, len }) => self.reclaim(*pid, *addr, *len),
+            Call::Reclaim(ReclaimArgs { pid, addr, len }) => self.reclaim(*pid, *addr, *len, false),
             Call::Brk(_) => panic!("not generated: {}", anonmap_lang::line(call)),
         }
     }
@@ -895,7 +922,9 @@ impl Model {
     /// to swap (its swap-cache slot, else a free one; with none free it stays), and every page
     /// holding its content becomes a swap PTE; a regular file's page leaves every mapping and
     /// the page cache; shmem pages and the zero page stay. Holes are reported at the end.
-    fn reclaim(&mut self, pid: u32, addr: u64, len: u64) -> Applied {
+    ///
+    /// With `pageout` (MADV_PAGEOUT) only the pages this mapping maps alone are reclaimed.
+    fn reclaim(&mut self, pid: u32, addr: u64, len: u64, pageout: bool) -> Applied {
         if !self.procs.contains_key(&pid) {
             return err(Errno::ESRCH);
         }
@@ -910,6 +939,9 @@ impl Model {
                 continue;
             };
             let Some(key) = p.frame() else { continue };
+            if pageout && self.holders(key).len() != 1 {
+                continue;
+            }
             match key {
                 Content::Anon(id) => {
                     if !self.swap_cached.contains(&id) && self.free_slots() == 0 {
@@ -971,6 +1003,137 @@ impl Model {
             reclaimed += 1;
         }
         walked(hole, Outcome::Pages(reclaimed))
+    }
+
+    /// The swap cache as the simulator's zaps leave it (`zap_pte_range`, VMA by VMA in address
+    /// order, the destination of an mremap first: first the pages, whose swap-cache frames go
+    /// when nothing maps them and no swap entry refers to them (`free_swap_cache`), then the
+    /// swap entries in address order, each freeing its frame when it was the last one and the
+    /// frame is unmapped or swap is half full at that moment (`free_swap_and_cache`, which then
+    /// leaves a mapped frame dirty)). A call that zaps no swap entry changes nothing here.
+    fn replay_zap_order(
+        &mut self,
+        call: &Call,
+        before: &BTreeMap<u32, BTreeMap<u64, PageModel>>,
+        bounds: &VmaBounds,
+    ) {
+        let (pid, first) = match call {
+            Call::Exit(a) => (a.pid, None),
+            Call::Munmap(a) => (a.pid, None),
+            Call::Mmap(a) => (a.pid, None),
+            Call::Madvise(a) => (a.pid, None),
+            Call::Mremap(a) => (
+                a.pid,
+                a.new_addr
+                    .map(|n| (n / PAGE, (n + a.new_len).div_ceil(PAGE))),
+            ),
+            _ => return,
+        };
+        let Some(old) = before.get(&pid) else { return };
+        let empty = BTreeMap::new();
+        let new = self.procs.get(&pid).unwrap_or(&empty);
+        // What the process lost, per content: swap entries and mappings.
+        let count = |pages: &BTreeMap<u64, PageModel>, swapped: bool| {
+            let mut m: BTreeMap<u64, u64> = BTreeMap::new();
+            for p in pages.values() {
+                if let Content::Anon(id) = p.content {
+                    if p.swapped == swapped {
+                        *m.entry(id).or_default() += 1;
+                    }
+                }
+            }
+            m
+        };
+        let lost = |old: BTreeMap<u64, u64>, new: BTreeMap<u64, u64>| -> BTreeMap<u64, u64> {
+            old.into_iter()
+                .map(|(id, n)| (id, n - new.get(&id).copied().unwrap_or(0).min(n)))
+                .filter(|&(_, n)| n > 0)
+                .collect()
+        };
+        let mut lost_swap = lost(count(old, true), count(new, true));
+        let mut lost_map = lost(count(old, false), count(new, false));
+        if lost_swap.is_empty() {
+            return;
+        }
+        // (group, VMA start, vpn, content, swapped): the destination of a move first.
+        let mut events: Vec<(u8, u64, u64, u64, bool)> = Vec::new();
+        for (&v, p) in old {
+            let Content::Anon(id) = p.content else {
+                continue;
+            };
+            let left = if p.swapped {
+                lost_swap.get_mut(&id)
+            } else {
+                lost_map.get_mut(&id)
+            };
+            let Some(n) = left.filter(|n| **n > 0) else {
+                continue;
+            };
+            *n -= 1;
+            let vma = bounds(pid, v).map_or(v, |(s, _)| s);
+            let group = u8::from(!first.is_some_and(|(s, e)| (s..e).contains(&v)));
+            events.push((group, vma, v, id, p.swapped));
+        }
+        events.sort_unstable();
+        // Counts over every process before the call, then each loss in the simulator's order.
+        let mut swap_refs: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut mapped: BTreeMap<u64, u64> = BTreeMap::new();
+        for p in before.values().flat_map(|p| p.values()) {
+            if let Content::Anon(id) = p.content {
+                let m = if p.swapped {
+                    &mut swap_refs
+                } else {
+                    &mut mapped
+                };
+                *m.entry(id).or_default() += 1;
+            }
+        }
+        let shmem: u64 = self.files.iter().map(|f| f.swapped.len() as u64).sum();
+        let mut cached = self.swap_cached.clone();
+        let mut i = 0;
+        while i < events.len() {
+            let key = (events[i].0, events[i].1);
+            let j = events[i..]
+                .iter()
+                .position(|e| (e.0, e.1) != key)
+                .map_or(events.len(), |k| i + k);
+            for &(_, _, _, id, swapped) in &events[i..j] {
+                if !swapped {
+                    *mapped.entry(id).or_default() -= 1;
+                }
+            }
+            for &(_, _, _, id, swapped) in &events[i..j] {
+                if !swapped && mapped[&id] == 0 && swap_refs.get(&id).copied().unwrap_or(0) == 0 {
+                    cached.remove(&id);
+                }
+            }
+            for &(_, _, _, id, swapped) in &events[i..j] {
+                if !swapped {
+                    continue;
+                }
+                let n = swap_refs.entry(id).or_default();
+                *n -= 1;
+                if *n != 0 || !cached.contains(&id) {
+                    continue;
+                }
+                let is_mapped = mapped.get(&id).copied().unwrap_or(0) != 0;
+                let mut used: BTreeSet<u64> = swap_refs
+                    .iter()
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(&id, _)| id)
+                    .collect();
+                used.extend(cached.iter().copied());
+                let free = self.swap_slots - used.len() as u64 - shmem;
+                if !is_mapped || free * 2 < self.swap_slots {
+                    cached.remove(&id);
+                    if is_mapped {
+                        self.anon_dirty.insert(id);
+                    }
+                }
+            }
+            i = j;
+        }
+        self.swap_cached = cached;
     }
 
     /// `shmem_swapin_folio`: a swapped shmem page read back into the page cache, dirty; its slot
