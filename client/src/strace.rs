@@ -23,8 +23,10 @@
 //! | first line of a pid not created by a traced fork | `spawn pid=S [brk=B] bare` (`comm=` from execve) |
 //! | `execve(...) = 0` | `exit` of the old image, then `spawn pid=S comm=BASENAME [brk=B] bare` |
 //! | `mmap(A, L, P, F, FD, O) = R` | `mmap pid=S addr=R len=L prot=P flags=...(with fixed) [file=PATH offset=O]` |
-//! | `munmap`, `mprotect`, `madvise` | the same verb (advice: dontneed, dontfork, dofork, wipeonfork, keeponfork, dontdump, dodump) |
-//! | `mremap(A, OL, NL, F[, NA]) = R` | `mremap ... flags=maymove,fixed new_addr=R` when R moved, else in place |
+//! | `munmap`, `mprotect`, `madvise` | the same verb (advice: any of the command language's, by its `MADV_` name) |
+//! | `mlock`, `mlock2(A, L, MLOCK_ONFAULT)`, `munlock` | `mlock [flags=onfault]`, `munlock` |
+//! | `mlockall(MCL_...)`, `munlockall()` | `mlockall flags=...`, `munlockall` |
+//! | `mremap(A, OL, NL, F[, NA]) = R` | `mremap ... flags=maymove,fixed[,dontunmap] new_addr=R` when R moved, else in place |
 //! | `brk(A) = R` | `brk pid=S addr=R` (nothing for `brk(NULL)`); see below for `brk=B` |
 //! | `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, A, L, "N")` | `name pid=S addr=A len=L name=N` (`NULL`: `clear`) |
 //! | `clone`/`clone3` without CLONE_VM, `fork`, `vfork` | `fork pid=S child=C` (vfork is replayed as fork) |
@@ -51,8 +53,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use anonmap_abi::page::PAGE_SIZE;
 use anonmap_abi::{
-    Advice, BrkArgs, Call, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MmapArgs, MmapFlags,
-    MprotectArgs, MremapArgs, MremapFlags, MunmapArgs, NameArgs, Prot, SpawnArgs,
+    Advice, BrkArgs, Call, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MlockArgs, MlockFlags,
+    MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs, MremapArgs, MremapFlags,
+    MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, Prot, SpawnArgs,
 };
 
 /// One traced syscall, joined from its unfinished/resumed halves.
@@ -400,7 +403,7 @@ fn mmap_flags(s: &str) -> Result<MmapFlags, String> {
     Ok(flags)
 }
 
-/// mremap flags; only MREMAP_MAYMOVE and MREMAP_FIXED are known.
+/// mremap flags: MREMAP_MAYMOVE, MREMAP_FIXED and MREMAP_DONTUNMAP.
 fn mremap_flags(s: &str) -> Result<MremapFlags, String> {
     let mut flags = MremapFlags::default();
     for f in s.split('|').map(str::trim) {
@@ -757,6 +760,41 @@ impl Tr {
                     );
                 }
             }
+            "mlock" | "mlock2" => {
+                let onfault = c.name == "mlock2"
+                    && c.args.get(2).is_some_and(|f| f.contains("MLOCK_ONFAULT"));
+                if let Some((pid, addr, len, ())) = self.traced_range(c, 0, || Ok(()))? {
+                    let flags = MlockFlags { onfault };
+                    self.emit(
+                        c.line,
+                        MlockArgs {
+                            pid,
+                            addr,
+                            len,
+                            flags,
+                        },
+                    );
+                }
+            }
+            "munlock" => {
+                if let Some((pid, addr, len, ())) = self.traced_range(c, 0, || Ok(()))? {
+                    self.emit(c.line, MunlockArgs { pid, addr, len });
+                }
+            }
+            "mlockall" => {
+                let pid = self.ensure(c.line, c.pid);
+                let f = c.args.first().map(String::as_str).unwrap_or("");
+                let flags = MlockallFlags {
+                    current: f.contains("MCL_CURRENT"),
+                    future: f.contains("MCL_FUTURE"),
+                    onfault: f.contains("MCL_ONFAULT"),
+                };
+                self.emit(c.line, MlockallArgs { pid, flags });
+            }
+            "munlockall" => {
+                let pid = self.ensure(c.line, c.pid);
+                self.emit(c.line, MunlockallArgs { pid });
+            }
             "mremap" => {
                 let sim = self.ensure(c.line, c.pid);
                 let (a, ol, nl) = (self.arg(c, 0)?, self.arg(c, 1)?, self.arg(c, 2)?);
@@ -1036,6 +1074,30 @@ mod tests {
     }
 
     #[test]
+    fn mlock_family() {
+        let c = cmds(
+            "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_LOCKED, -1, 0) = 0x7f0000000000\n\
+             7 mlock(0x7f0000000000, 4096) = 0\n\
+             7 mlock2(0x7f0000001000, 4096, MLOCK_ONFAULT) = 0\n\
+             7 munlock(0x7f0000000000, 8192) = 0\n\
+             7 mlockall(MCL_CURRENT|MCL_FUTURE) = 0\n\
+             7 munlockall() = 0\n",
+        );
+        assert_eq!(
+            c,
+            [
+                "spawn pid=500 bare",
+                "mmap pid=500 addr=0x7f0000000000 len=0x2000 prot=rw- flags=private,anonymous,fixed,locked",
+                "mlock pid=500 addr=0x7f0000000000 len=0x1000",
+                "mlock pid=500 addr=0x7f0000001000 len=0x1000 flags=onfault",
+                "munlock pid=500 addr=0x7f0000000000 len=0x2000",
+                "mlockall pid=500 flags=current,future",
+                "munlockall pid=500",
+            ]
+        );
+    }
+
+    #[test]
     fn mremap_brk_prctl_madvise_mprotect() {
         let c = cmds(
             "7 brk(NULL) = 0x5600aa000000\n\
@@ -1153,7 +1215,7 @@ mod tests {
     fn unsupported_lines_are_counted_and_listed() {
         let t = translate(
             "5 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n\
-             5 mlock(0x7f0000000000, 4096) = 0\n\
+             5 mbind(0x7f0000000000, 4096, MPOL_BIND, [0x1], 2, 0) = 0\n\
              5 madvise(0x7f0000000000, 4096, MADV_HUGEPAGE) = 0\n\
              5 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f0000000000\n\
              5 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f0000000000, 4096, \"a very long name that strace\"...) = 0\n\
@@ -1165,7 +1227,7 @@ mod tests {
         assert_eq!(t.unsupported.len(), 6, "{reasons:?}");
         assert!(reasons
             .iter()
-            .any(|r| r.contains("unsupported syscall mlock")));
+            .any(|r| r.contains("unsupported syscall mbind")));
         assert!(reasons.iter().any(|r| r.contains("MADV_HUGEPAGE")));
         assert!(reasons.iter().any(|r| r.contains("without a -y path")));
         assert!(reasons.iter().any(|r| r.contains("cut short")));
@@ -1176,7 +1238,7 @@ mod tests {
         let s = t.summary();
         assert!(s.contains("6 unsupported"), "{s}");
         assert!(
-            s.contains("unsupported line 2: unsupported syscall mlock"),
+            s.contains("unsupported line 2: unsupported syscall mbind"),
             "{s}"
         );
         // a call on a range the trace never mapped (made by execve) is ignored, and says so
