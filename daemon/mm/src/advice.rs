@@ -15,7 +15,7 @@
 use super::frames::{page_flags, ZERO_PFN};
 use super::mlock::Gup;
 use super::pagetable::Pte;
-use super::swap::Writeback;
+use super::swap::ReclaimMode;
 use super::types::{vpn, Pfn, Pid, VmaId};
 use super::vma::*;
 use super::Machine;
@@ -221,7 +221,7 @@ impl Machine {
         }
         for pfn in isolated {
             if !self.frames[pfn].has(page_flags::FREE) && self.frames[pfn].mapcount != 0 {
-                self.shrink_folio(pfn, Writeback::No);
+                self.shrink_folio(pfn, ReclaimMode::Pageout);
             }
         }
     }

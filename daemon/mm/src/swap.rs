@@ -6,7 +6,9 @@
 //! from every process that maps it at once (`try_to_unmap` walks the rmap):
 //! - a swap-backed anonymous page gets a swap slot (its own if it is in the swap cache); every
 //!   PTE that maps it becomes a swap entry for that slot, marked exclusive if the page was
-//!   PageAnonExclusive, and the frame is freed. With no free slot it is activated instead;
+//!   PageAnonExclusive; the frame is freed by a complete reclaim and stays in the swap cache
+//!   after MADV_PAGEOUT's single pass ([`ReclaimMode`]). With no free slot it is activated
+//!   instead;
 //! - a lazyfree page (MADV_FREE, not swap-backed) is discarded mapping by mapping while it is
 //!   clean; a mapping whose PTE is dirty, or a page already PG_dirty, stops the walk: the page
 //!   is swap-backed again, keeps its remaining mappings and is activated;
@@ -44,12 +46,17 @@ use super::vma::{VM_LOCKED, VM_WRITE};
 use super::Machine;
 use anonmap_abi::{Error, ReclaimArgs};
 
-/// Whether reclaim writes a dirty regular-file page back before dropping it (`reclaim`, as
-/// kswapd and the flusher do between them) or leaves it dirty and mapped out (MADV_PAGEOUT).
+/// How far one reclaim goes. `Complete` (the `reclaim` op) carries every page through, as
+/// kswapd and the flusher do between them: a dirty file page is written back and dropped, a
+/// swapped-out page's frame freed. `Pageout` is MADV_PAGEOUT's single pass of
+/// `shrink_folio_list`: a dirty file page is left unmapped and dirty, and a swapped-out page
+/// stays in the swap cache, unmapped, while its asynchronous write completes, until a later
+/// reclaim pass or the last swap entry of its slot frees it; a fault then finds it there, still
+/// anonymous (`folio_add_anon_rmap_ptes`, which mlocks it in a locked VMA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Writeback {
-    Yes,
-    No,
+pub(super) enum ReclaimMode {
+    Complete,
+    Pageout,
 }
 
 /// The swap device and the swap cache.
@@ -190,7 +197,7 @@ impl Machine {
             if self.frames[pfn].has(page_flags::FREE) || self.frames[pfn].mapcount == 0 {
                 continue;
             }
-            reclaimed += u64::from(self.shrink_folio(pfn, Writeback::Yes));
+            reclaimed += u64::from(self.shrink_folio(pfn, ReclaimMode::Complete));
         }
         if hole {
             return Err(anonmap_abi::err!(
@@ -202,7 +209,7 @@ impl Machine {
     }
 
     /// `shrink_folio_list` for one folio (see the module header): whether it was reclaimed.
-    pub(super) fn shrink_folio(&mut self, pfn: Pfn, writeback: Writeback) -> bool {
+    pub(super) fn shrink_folio(&mut self, pfn: Pfn, mode: ReclaimMode) -> bool {
         if pfn == ZERO_PFN {
             return false;
         }
@@ -218,7 +225,7 @@ impl Machine {
             return self.discard_lazyfree(pfn);
         }
         if f.is_anon() {
-            return self.swap_out(pfn);
+            return self.swap_out(pfn, mode);
         }
         // A page-cache page: unmapped everywhere, the PTEs' dirty bits moving to the page.
         if !self.unmap_everywhere(pfn) {
@@ -232,7 +239,7 @@ impl Machine {
             if dirty {
                 return self.shmem_writeout(pfn, file);
             }
-        } else if dirty && writeback == Writeback::No {
+        } else if dirty && mode == ReclaimMode::Pageout {
             // pageout() leaves dirty file pages to the flusher: PG_reclaim, activated.
             self.frames[pfn].flags |= page_flags::ACTIVE;
             return false;
@@ -325,10 +332,11 @@ impl Machine {
 
     /// Swaps out a swap-backed anonymous page: a slot (the page's own if it is in the swap
     /// cache; a new one puts it there, `add_to_swap`), every mapping replaced by a swap entry
-    /// through the rmap, then the frame freed once written. With no free slot the page is
+    /// through the rmap; then, for a complete reclaim, the frame is freed, while MADV_PAGEOUT
+    /// leaves it in the swap cache (see [`ReclaimMode`]). With no free slot the page is
     /// activated instead (`activate_locked`); a locked VMA stops the walk, leaving the page in
     /// the swap cache with the mappings not reached yet.
-    fn swap_out(&mut self, pfn: Pfn) -> bool {
+    fn swap_out(&mut self, pfn: Pfn, mode: ReclaimMode) -> bool {
         let slot = match self.swap.slot_of(pfn) {
             Some(s) => s,
             None => match self.swap.free.pop() {
@@ -363,6 +371,13 @@ impl Machine {
             self.swap.counts[slot as usize] += 1;
             self.frames[pfn].mapcount -= 1;
             self.frames.put(pfn);
+        }
+        if mode == ReclaimMode::Pageout {
+            // Under writeback, on the inactive list, no longer exclusive (its swap entries say
+            // whether it was).
+            let f = &mut self.frames[pfn];
+            f.flags &= !(page_flags::EXCLUSIVE | page_flags::ACTIVE | page_flags::DIRTY);
+            return true;
         }
         // Written out, the unmapped page leaves the swap cache and is freed; its slot holds
         // the data.

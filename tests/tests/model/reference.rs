@@ -790,16 +790,21 @@ impl Model {
             need += match (p.content, write) {
                 (Content::Zero, w) => u64::from(w),
                 // Swap-in: a frame unless the swap cache has one, and a copy for a write unless
-                // the entry is certainly exclusive (the only reference to an uncached slot).
+                // the entry is certainly exclusive (marked so, or the only reference to an
+                // uncached slot): the simulator's upper bound.
                 (Content::Anon(id), w) if p.swapped => {
                     let cached = self.swap_cached.contains(&id);
-                    u64::from(!cached) + u64::from(w && (cached || swap_counts[&id] >= 2))
+                    let exclusive =
+                        self.swp_exclusive.contains(&id) || (!cached && swap_counts[&id] == 1);
+                    u64::from(!cached) + u64::from(w && !exclusive)
                 }
                 (Content::Anon(_), false) => 0,
-                // A copy unless the frame's only reference is this mapping.
-                (c @ Content::Anon(id), true) => {
-                    u64::from(self.holders(c).len() > 1 || self.swap_cached.contains(&id))
-                }
+                // Nothing through a writable PTE (an exclusive page in a writable VMA); else a
+                // copy unless the frame's only reference is this mapping.
+                (c @ Content::Anon(id), true) => u64::from(
+                    !(p.prot.write && self.exclusive.contains(&id))
+                        && (self.holders(c).len() > 1 || self.swap_cached.contains(&id)),
+                ),
                 (Content::File { file, index }, w) => {
                     let uncached = u64::from(!self.files[file].cached.contains(&index));
                     if w {
@@ -961,8 +966,14 @@ impl Model {
                             p.young = false;
                         }
                     }
-                    // The frame is freed; its swap entries carry PageAnonExclusive.
-                    self.swap_cached.remove(&id);
+                    // A complete reclaim frees the frame; MADV_PAGEOUT's pass leaves it, clean,
+                    // in the swap cache while its write completes. The swap entries carry
+                    // PageAnonExclusive.
+                    if pageout {
+                        self.swap_cached.insert(id);
+                    } else {
+                        self.swap_cached.remove(&id);
+                    }
                     self.anon_dirty.remove(&id);
                     if self.exclusive.remove(&id) {
                         self.swp_exclusive.insert(id);
