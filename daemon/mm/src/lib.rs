@@ -128,6 +128,12 @@ pub struct Machine {
     /// The next inode number for a regular file, and for a shmem object.
     next_file_ino: u64,
     next_shmem_ino: u64,
+    /// The mlock batch while a GUP walk runs (`mlock_fbatch`): pages `mlock_folio` marked
+    /// PG_mlocked whose move to the unevictable list (`__mlock_folio`) waits for the walk's
+    /// closing `lru_add_drain`. Invariant: `None` between calls; everywhere else a page's mlock
+    /// takes effect at once.
+    #[serde(skip)]
+    mlock_batch: Option<Vec<types::Pfn>>,
 }
 
 impl Machine {
@@ -145,6 +151,7 @@ impl Machine {
             next_pid: 1,
             next_file_ino: 1_000_000,
             next_shmem_ino: 1,
+            mlock_batch: None,
         }
     }
 

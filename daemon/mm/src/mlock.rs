@@ -62,8 +62,21 @@ impl Machine {
         if pfn == ZERO_PFN {
             return;
         }
+        self.frames[pfn].flags |= page_flags::MLOCKED;
+        if let Some(batch) = &mut self.mlock_batch {
+            batch.push(pfn);
+            return;
+        }
+        self.mlock_folio_settle(pfn);
+    }
+
+    /// `__mlock_folio`: an mlocked page onto the unevictable list, or one more lock there; a
+    /// page munlocked meanwhile stays evictable.
+    fn mlock_folio_settle(&mut self, pfn: Pfn) {
         let f = &mut self.frames[pfn];
-        f.flags |= page_flags::MLOCKED;
+        if !f.has(page_flags::MLOCKED) || f.has(page_flags::FREE) {
+            return;
+        }
         if f.has(page_flags::UNEVICTABLE) {
             f.mlock_count += 1;
         } else {
@@ -378,6 +391,23 @@ impl Machine {
     /// EFAULT (beyond the end of its file: SIGBUS) or ENOMEM (no free frame); the pages before it
     /// stay populated.
     pub(super) fn get_user_pages(
+        &mut self,
+        vma: VmaId,
+        start: u64,
+        end: u64,
+        gup: Gup,
+    ) -> Result<(), Error> {
+        // Pages a fault maps into a locked VMA during the walk are mlocked through the batch:
+        // FOLL_TOUCH still sees them evictable; the walk's lru_add_drain settles them.
+        self.mlock_batch = Some(Vec::new());
+        let result = self.get_user_pages_walk(vma, start, end, gup);
+        for pfn in self.mlock_batch.take().unwrap_or_default() {
+            self.mlock_folio_settle(pfn);
+        }
+        result
+    }
+
+    fn get_user_pages_walk(
         &mut self,
         vma: VmaId,
         start: u64,
