@@ -383,9 +383,16 @@ impl Machine {
                 }
                 _ => unreachable!("an advice of madvise_manage"),
             };
-            let name = v.name;
-            m.madvise_update_vma(vma, prev, s, e, new_flags, name)
-                .map_err(enomem_to_eagain)
+            // The VMA's own name object: held across the modify, whose merge may drop the
+            // VMA's reference to it (`anon_vma_name_get` in madvise_vma_behavior).
+            let name = v.name.map(|n| m.names.dup(n));
+            let result = m
+                .madvise_update_vma(vma, prev, s, e, new_flags, name)
+                .map_err(enomem_to_eagain);
+            if let Some(n) = name {
+                m.names.put(n);
+            }
+            result
         })
     }
 }
