@@ -40,42 +40,53 @@ impl Machine {
             .and_then(|l| addr.checked_add(l))
             .filter(|&e| e > addr)
             .ok_or_else(|| anonmap_abi::err!(ENOMEM, "mprotect: [{addr:#x}, +{len:#x}) wraps"))?;
-        let hole = || {
-            anonmap_abi::err!(
-                ENOMEM,
-                "mprotect: [{addr:#x}, {end:#x}) is not fully mapped"
-            )
-        };
+        self.fixup_walk(pid, addr, end, "mprotect", |m, vma, prev, start, end| {
+            let oldflags = m.vmas[vma.0].flags;
+            let newflags = prot_bits(prot) | (oldflags & !VM_ACCESS_FLAGS);
+            if (newflags & !(newflags >> 4)) & VM_ACCESS_FLAGS != 0 {
+                return Err(anonmap_abi::err!(
+                    EACCES,
+                    "mprotect: prot={prot} exceeds what the mapping at {:#x} allows",
+                    m.vmas[vma.0].start
+                ));
+            }
+            m.mprotect_fixup(vma, prev, start, end, newflags)
+        })
+    }
+
+    /// The walk of mprotect and mlock (`do_mprotect_pkey`, `apply_vma_lock_flags`): visits the
+    /// VMAs of `[start, end)` in order and stops at the first hole with ENOMEM, the VMAs
+    /// before it already changed. `fixup` gets the VMA, the previous VMA (updated by the
+    /// fixup) and the piece, and returns the VMA that covers the piece afterwards (a merge may
+    /// have replaced the one it got); `start < end`.
+    pub(super) fn fixup_walk(
+        &mut self,
+        pid: Pid,
+        start: u64,
+        end: u64,
+        what: &str,
+        mut fixup: impl FnMut(&mut Machine, VmaId, &mut Option<VmaId>, u64, u64) -> Result<VmaId, Error>,
+    ) -> Result<(), Error> {
+        let hole =
+            || anonmap_abi::err!(ENOMEM, "{what}: [{start:#x}, {end:#x}) is not fully mapped");
         let first = self
-            .find_vma(pid, addr)
-            .filter(|&v| self.vmas[v.0].start < end)
+            .find_vma(pid, start)
+            .filter(|&v| self.vmas[v.0].start <= start)
             .ok_or_else(hole)?;
-        if self.vmas[first.0].start > addr {
-            return Err(hole());
-        }
-        let mut prev = if addr > self.vmas[first.0].start {
+        let mut prev = if start > self.vmas[first.0].start {
             Some(first)
         } else {
-            self.prev_vma(pid, self.vmas[first.0].start)
+            self.prev_vma(pid, start)
         };
-        let mut nstart = addr;
+        let mut nstart = start;
         let mut tmp = self.vmas[first.0].start;
         let mut cur = Some(first);
         while let Some(vma) = cur {
             if self.vmas[vma.0].start != tmp {
                 return Err(hole());
             }
-            let oldflags = self.vmas[vma.0].flags;
-            let newflags = prot_bits(prot) | (oldflags & !VM_ACCESS_FLAGS);
-            if (newflags & !(newflags >> 4)) & VM_ACCESS_FLAGS != 0 {
-                return Err(anonmap_abi::err!(
-                    EACCES,
-                    "mprotect: prot={prot} exceeds what the mapping at {:#x} allows",
-                    self.vmas[vma.0].start
-                ));
-            }
             tmp = self.vmas[vma.0].end.min(end);
-            let done = self.mprotect_fixup(vma, &mut prev, nstart, tmp, newflags)?;
+            let done = fixup(self, vma, &mut prev, nstart, tmp)?;
             tmp = self.vmas[done.0].end;
             nstart = tmp;
             if nstart >= end {

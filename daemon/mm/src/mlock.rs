@@ -174,41 +174,13 @@ impl Machine {
         lock: u64,
         what: &str,
     ) -> Result<(), Error> {
-        let end = start + len;
-        if end == start {
+        if len == 0 {
             return Ok(());
         }
-        let hole =
-            || anonmap_abi::err!(ENOMEM, "{what}: [{start:#x}, {end:#x}) is not fully mapped");
-        let first = self.vma_at(pid, start).ok_or_else(hole)?;
-        let mut prev = if start > self.vmas[first.0].start {
-            Some(first)
-        } else {
-            self.prev_vma(pid, start)
-        };
-        let mut nstart = start;
-        let mut tmp = self.vmas[first.0].start;
-        let mut cur = Some(first);
-        while let Some(vma) = cur {
-            if self.vmas[vma.0].start != tmp {
-                return Err(hole());
-            }
-            let newflags = (self.vmas[vma.0].flags & !VM_LOCKED_MASK) | lock;
-            tmp = self.vmas[vma.0].end.min(end);
-            let done = self.mlock_fixup(vma, &mut prev, nstart, tmp, newflags)?;
-            tmp = self.vmas[done.0].end;
-            nstart = tmp;
-            if nstart >= end {
-                break;
-            }
-            cur = self
-                .find_vma(pid, nstart)
-                .filter(|&v| self.vmas[v.0].start < end);
-        }
-        if tmp < end {
-            return Err(hole());
-        }
-        Ok(())
+        self.fixup_walk(pid, start, start + len, what, |m, vma, prev, start, end| {
+            let newflags = (m.vmas[vma.0].flags & !VM_LOCKED_MASK) | lock;
+            m.mlock_fixup(vma, prev, start, end, newflags)
+        })
     }
 
     /// `mlock_fixup`: `[start, end)` of `vma` gets `newflags`, splitting or merging; locked_vm
