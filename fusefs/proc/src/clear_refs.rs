@@ -150,6 +150,11 @@ mod tests {
         }
     }
 
+    #[track_caller]
+    fn assert_fails_with(data: &[u8], errno: Errno) {
+        assert_eq!(fails(data), errno, "{:?}", String::from_utf8_lossy(data));
+    }
+
     #[test]
     fn the_five_values_with_and_without_white_space() {
         for v in 1..=5 {
@@ -211,12 +216,7 @@ mod tests {
             b"1\n1",
             b"\xff",
         ] {
-            assert_eq!(
-                fails(data),
-                Errno::EINVAL,
-                "{:?}",
-                String::from_utf8_lossy(data)
-            );
+            assert_fails_with(data, Errno::EINVAL);
         }
     }
 
@@ -232,12 +232,7 @@ mod tests {
             b"2147483647",
             b"-2147483648",
         ] {
-            assert_eq!(
-                fails(data),
-                Errno::EINVAL,
-                "{:?}",
-                String::from_utf8_lossy(data)
-            );
+            assert_fails_with(data, Errno::EINVAL);
         }
     }
 
@@ -251,12 +246,7 @@ mod tests {
             b"999999999999",
             b"-99999999999",
         ] {
-            assert_eq!(
-                fails(data),
-                Errno::ERANGE,
-                "{:?}",
-                String::from_utf8_lossy(data)
-            );
+            assert_fails_with(data, Errno::ERANGE);
         }
     }
 

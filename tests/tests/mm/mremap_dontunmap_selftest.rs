@@ -68,6 +68,29 @@ fn munmap(s: &mut Sim, addr: u64, pages: u64) {
     s.ok(&format!("munmap pid=1 addr={addr:#x} len={}", pages * P));
 }
 
+/// The selftests' teardown: every `(addr, pages)` range unmapped, which leaves nothing mapped.
+#[track_caller]
+fn unmap_all(s: &mut Sim, ranges: &[(u64, u64)]) {
+    for &(addr, pages) in ranges {
+        munmap(s, addr, pages);
+    }
+    assert_eq!(s.layout(1), Vec::<String>::new());
+}
+
+/// `pages` written pages of a `flags` mapping moved anywhere with DONTUNMAP: returns the
+/// source, its frames before the move, and the destination, having checked that both ranges
+/// are whole VMAs of their own.
+#[track_caller]
+fn move_written(s: &mut Sim, pages: u64, flags: &str) -> (u64, Vec<u64>, u64) {
+    let src = mapped_written(s, pages, flags);
+    let before = pfns(s, src, pages);
+    let dst = dontunmap(s, src, pages, None);
+    assert_ne!(dst, src);
+    assert_eq!(s.vma(1, src), Some((src, src + pages * P)));
+    assert_eq!(s.vma(1, dst), Some((dst, dst + pages * P)));
+    (src, before, dst)
+}
+
 /// The pagemap entries of `pages` pages at `addr`.
 fn entries(s: &Sim, addr: u64, pages: u64) -> Vec<u64> {
     s.m.pagemap(1, addr / P, pages).expect("live pid")
@@ -116,9 +139,7 @@ fn kernel_support() {
     // Both are mapped. The page was never faulted (no anon_vma), so copy_vma gives the copy
     // the pgoff of its new place and it may merge with the source when placed next to it.
     assert!(s.vma(1, src).is_some() && s.vma(1, dst).is_some());
-    munmap(&mut s, dst, 1);
-    munmap(&mut s, src, 1);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dst, 1), (src, 1)]);
 }
 
 /// `mremap_dontunmap_simple`: five written private anonymous pages moved anywhere with
@@ -128,12 +149,7 @@ fn kernel_support() {
 #[test]
 fn simple() {
     let mut s = bare();
-    let src = mapped_written(&mut s, 5, "private,anonymous");
-    let before = pfns(&s, src, 5);
-    let dst = dontunmap(&mut s, src, 5, None);
-    assert_ne!(dst, src);
-    assert_eq!(s.vma(1, src), Some((src, src + 5 * P)));
-    assert_eq!(s.vma(1, dst), Some((dst, dst + 5 * P)));
+    let (src, before, dst) = move_written(&mut s, 5, "private,anonymous");
 
     // pages did not migrate?
     assert_eq!(pfns(&s, dst, 5), before);
@@ -147,9 +163,7 @@ fn simple() {
     assert!(fresh != 0 && !before.contains(&fresh), "a new frame");
     assert_eq!(pfns(&s, dst, 5), before);
 
-    munmap(&mut s, dst, 5);
-    munmap(&mut s, src, 5);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dst, 5), (src, 5)]);
 }
 
 /// `mremap_dontunmap_simple_shmem`: five written pages of a shared shmem mapping (the
@@ -162,12 +176,7 @@ fn simple() {
 #[test]
 fn simple_shmem() {
     let mut s = bare();
-    let src = mapped_written(&mut s, 5, "shared,anonymous");
-    let before = pfns(&s, src, 5);
-    let dst = dontunmap(&mut s, src, 5, None);
-    assert_ne!(dst, src);
-    assert_eq!(s.vma(1, src), Some((src, src + 5 * P)));
-    assert_eq!(s.vma(1, dst), Some((dst, dst + 5 * P)));
+    let (src, before, dst) = move_written(&mut s, 5, "shared,anonymous");
 
     // pages did not migrate?
     assert_eq!(pfns(&s, dst, 5), before);
@@ -195,9 +204,7 @@ fn simple_shmem() {
     assert_eq!(pfns(&s, src, 5), before, "no copy-on-write: shared");
     assert_eq!(pfns(&s, dst, 5), before);
 
-    munmap(&mut s, dst, 5);
-    munmap(&mut s, src, 5);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dst, 5), (src, 5)]);
 }
 
 /// `mremap_dontunmap_simple_fixed`: a five-page destination written first ("X"), then five
@@ -231,9 +238,7 @@ fn simple_fixed() {
     assert_no_ptes(&s, src, 5);
     assert_reads_zero(&mut s, src, 5);
 
-    munmap(&mut s, dest, 5);
-    munmap(&mut s, src, 5);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dest, 5), (src, 5)]);
 }
 
 /// `mremap_dontunmap_partial_mapping`: the last five of ten written pages moved anywhere with
@@ -259,9 +264,7 @@ fn partial_mapping() {
     assert_reads_zero(&mut s, src + 5 * P, 5);
     assert_eq!(pfns(&s, src, 5), before[..5]);
 
-    munmap(&mut s, dst, 5);
-    munmap(&mut s, src, 10);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dst, 5), (src, 10)]);
 }
 
 /// `mremap_dontunmap_partial_mapping_overwrite`: five written source pages ("aaaaa") moved
@@ -295,7 +298,5 @@ fn partial_mapping_overwrite() {
     );
     assert_reads_zero(&mut s, src, 5);
 
-    munmap(&mut s, dest, 10);
-    munmap(&mut s, src, 5);
-    assert_eq!(s.layout(1), Vec::<String>::new());
+    unmap_all(&mut s, &[(dest, 10), (src, 5)]);
 }
