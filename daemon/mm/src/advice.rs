@@ -35,6 +35,7 @@ impl Machine {
             let f = &mut self.frames[pfn];
             f.flags |= page_flags::ACTIVE;
             f.flags &= !page_flags::REFERENCED;
+            self.lru_note(pfn); // folio_activate, or PG_active while still in lru_add
         }
     }
 
@@ -185,6 +186,7 @@ impl Machine {
             {
                 self.frames[pfn].flags &=
                     !(page_flags::ACTIVE | page_flags::REFERENCED | page_flags::SWAPBACKED);
+                self.lru_note(pfn);
             }
         }
     }
@@ -217,11 +219,12 @@ impl Machine {
             } else if !self.frames[pfn].has(page_flags::UNEVICTABLE) {
                 // folio_deactivate -> lru_deactivate.
                 self.frames[pfn].flags &= !page_flags::ACTIVE;
+                self.lru_note(pfn);
             }
         }
         for pfn in isolated {
             if !self.frames[pfn].has(page_flags::FREE) && self.frames[pfn].mapcount != 0 {
-                self.shrink_folio(pfn, ReclaimMode::Pageout);
+                self.reclaim_folio(pfn, ReclaimMode::Pageout);
             }
         }
     }

@@ -285,6 +285,7 @@ impl Machine {
             *counters.rss_mut(mm_counter_index(old)) -= 1;
             if locked {
                 super::mlock::munlock_frame(old); // folio_remove_rmap_pte
+                self.lru_note(pfn);
             }
             if !self.frames.put(pfn) {
                 self.free_swap_cache(pfn);
@@ -366,8 +367,9 @@ impl Machine {
                 index,
             )
             .expect("frames were counted before the apply pass");
-        // folio_add_lru_vma: a new page of a locked VMA starts on the unevictable list
-        // (`mlock_new_folio`).
+        self.lru_note(pfn); // folio_add_lru_vma
+                            // folio_add_lru_vma: a new page of a locked VMA starts on the unevictable list
+                            // (`mlock_new_folio`).
         if self.vmas[vma.0].flags & (VM_LOCKED | super::vma::VM_SPECIAL) == VM_LOCKED {
             let f = &mut self.frames[pfn];
             f.flags |= page_flags::MLOCKED | page_flags::UNEVICTABLE;
@@ -392,6 +394,7 @@ impl Machine {
                     index,
                 )
                 .expect("frames were counted before the apply pass");
+            self.lru_note(pfn);
             self.files[f.0].cache.insert(index, pfn);
             self.swap_free(slot);
             return pfn;
@@ -405,6 +408,7 @@ impl Machine {
             .frames
             .alloc(page_flags::CACHE | swapbacked, Mapping::File(f), index)
             .expect("frames were counted before the apply pass");
+        self.lru_note(pfn);
         self.files[f.0].cache.insert(index, pfn);
         pfn
     }
@@ -488,6 +492,7 @@ impl Machine {
             *counters.rss_mut(mm_counter_index(f)) -= 1;
             if locked {
                 super::mlock::munlock_frame(f);
+                self.lru_note(pfn);
             }
             if !self.frames.put(pfn) {
                 unmapped.push(pfn);

@@ -5,6 +5,7 @@
 //! in Rss, and carries no mapcount. Free frames sit on a LIFO stack, so a freed frame is the
 //! next one handed out, as with the kernel's per-cpu free lists; the order is deterministic.
 
+use super::lru::Lists;
 use super::types::{AnonVmaId, FileId, Pfn, PAGE_SIZE};
 
 /// The shared zero page.
@@ -40,9 +41,15 @@ pub mod page_flags {
     /// PG_unevictable: on the unevictable LRU list, where mlocked pages live; reclaim and
     /// LRU aging leave it alone.
     pub const UNEVICTABLE: u32 = 1 << 10;
+    /// PG_lru: on one of the LRU lists (`lru::LruList`); clear while the page waits in a batch
+    /// (a new page until the next drain) and while reclaim has it isolated.
+    pub const LRU: u32 = 1 << 11;
+    /// PG_workingset: deactivated from the active list once (`shrink_active_list`), so a
+    /// refault of it is a working-set refault.
+    pub const WORKINGSET: u32 = 1 << 12;
 
     /// Flag names in display order, for the rmap view.
-    pub const NAMES: [(u32, &str); 11] = [
+    pub const NAMES: [(u32, &str); 13] = [
         (ANON, "anon"),
         (CACHE, "pagecache"),
         (SWAPCACHE, "swapcache"),
@@ -52,6 +59,8 @@ pub mod page_flags {
         (ACTIVE, "active"),
         (MLOCKED, "mlocked"),
         (UNEVICTABLE, "unevictable"),
+        (LRU, "lru"),
+        (WORKINGSET, "workingset"),
         (EXCLUSIVE, "exclusive"),
         (FREE, "free"),
     ];
@@ -89,6 +98,19 @@ pub struct Frame {
     /// with UNEVICTABLE.
     #[serde(default)]
     pub mlock_count: u32,
+    /// The LRU list the frame is on (`lru::LruList` as u8), or `lru::NO_LRU`. Invariant: set
+    /// exactly when PG_lru is, and then the list `LruList::of(flags)` names.
+    #[serde(default = "no_lru")]
+    pub lru: u8,
+    /// The neighbours on that list towards the head and the tail; 0 at either end.
+    #[serde(default)]
+    pub lru_prev: u32,
+    #[serde(default)]
+    pub lru_next: u32,
+}
+
+fn no_lru() -> u8 {
+    super::lru::NO_LRU
 }
 
 impl Frame {
@@ -99,6 +121,9 @@ impl Frame {
         mapping: Mapping::None,
         index: 0,
         mlock_count: 0,
+        lru: super::lru::NO_LRU,
+        lru_prev: 0,
+        lru_next: 0,
     };
 
     pub fn is_anon(&self) -> bool {
@@ -116,6 +141,9 @@ pub struct Frames {
     /// Free pfns; the last element is handed out next. Invariant: exactly the frames with the
     /// FREE flag, each once.
     free: Vec<u32>,
+    /// The LRU lists' ends and sizes (see `lru`).
+    #[serde(default)]
+    lists: Lists,
 }
 
 impl Frames {
@@ -131,10 +159,14 @@ impl Frames {
             mapping: Mapping::None,
             index: 0,
             mlock_count: 0,
+            lru: super::lru::NO_LRU,
+            lru_prev: 0,
+            lru_next: 0,
         };
         Frames {
             frames,
             free: (1..n).rev().collect(),
+            lists: Lists::default(),
         }
     }
 
@@ -158,6 +190,9 @@ impl Frames {
             mapping,
             index,
             mlock_count: 0,
+            lru: super::lru::NO_LRU,
+            lru_prev: 0,
+            lru_next: 0,
         };
         Some(Pfn(pfn))
     }
@@ -168,6 +203,8 @@ impl Frames {
         let f = &mut self.frames[pfn.index()];
         debug_assert_eq!(f.refcount, 0, "freeing a referenced frame {pfn:?}");
         debug_assert_eq!(f.mapcount, 0, "freeing a mapped frame {pfn:?}");
+        self.lru_del(pfn);
+        let f = &mut self.frames[pfn.index()];
         *f = Frame::FREE;
         self.free.push(pfn.0);
     }
@@ -204,6 +241,13 @@ impl Frames {
     /// The free stack, for the invariant check.
     pub fn free_list(&self) -> &[u32] {
         &self.free
+    }
+
+    pub(super) fn lists(&self) -> &Lists {
+        &self.lists
+    }
+    pub(super) fn lists_mut(&mut self) -> &mut Lists {
+        &mut self.lists
     }
 }
 

@@ -22,6 +22,7 @@ use super::Machine;
 impl Machine {
     /// Recomputes every cached number; returns the first disagreement found.
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_lru()?;
         let mut mapcount: BTreeMap<u32, u32> = BTreeMap::new();
         let mut name_refs: BTreeMap<u32, u32> = BTreeMap::new();
         let mut active: BTreeMap<u32, u32> = BTreeMap::new();

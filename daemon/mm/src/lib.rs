@@ -10,6 +10,7 @@
 //! Split by concern, in the kernel's vocabulary:
 //! - [`types`], [`slab`]: units, ids, the deterministic arena.
 //! - [`frames`]: page frames (struct page) and the frame allocator; pfn 0 is the zero page.
+//! - [`lru`]: the five LRU lists through the frames, and the batches that feed them.
 //! - [`pagetable`]: four-level page tables of x86-style PTEs.
 //! - [`vma`]: the VMA and its flags; [`vma_tree`]: lookup, split, merge, modify (mm/vma.c).
 //! - [`rmap`]: anon_vma, anon_vma_chain, file i_mmap, reverse-map walks (mm/rmap.c).
@@ -28,6 +29,7 @@
 //! - `mlock`: mlock, munlock, mlockall and page-table population (mm/mlock.c, mm/gup.c).
 //! - [`views`]: smaps/status/pagemap/rmap/name-table views (fs/proc/task_mmu.c).
 //! - [`invariants`]: `check_invariants`, which recomputes every cached number.
+//! - [`watermarks`]: the zone's min/low/high watermarks.
 //! - `serde_array`: serde for the page tables' 512-entry arrays.
 
 #![forbid(unsafe_code)]
@@ -38,6 +40,7 @@ mod fault;
 pub mod files;
 pub mod frames;
 mod invariants;
+pub mod lru;
 mod mlock;
 mod mmap;
 mod mremap;
@@ -53,6 +56,7 @@ pub mod types;
 pub mod views;
 pub mod vma;
 mod vma_tree;
+pub mod watermarks;
 
 use std::collections::BTreeMap;
 
@@ -134,6 +138,10 @@ pub struct Machine {
     /// takes effect at once.
     #[serde(skip)]
     mlock_batch: Option<Vec<types::Pfn>>,
+    /// The LRU batches (`lru::Machine::lru_note`): frames whose list must be settled at the next
+    /// drain, in the order the changes happened. Invariant: empty between calls.
+    #[serde(skip)]
+    lru_pending: Vec<types::Pfn>,
 }
 
 impl Machine {
@@ -152,6 +160,7 @@ impl Machine {
             next_file_ino: 1_000_000,
             next_shmem_ino: 1,
             mlock_batch: None,
+            lru_pending: Vec::new(),
         }
     }
 
@@ -164,6 +173,13 @@ impl Machine {
     /// ENOMEM; mprotect stops at the first hole; MAP_FIXED and MREMAP_FIXED unmap their target
     /// before a later check fails), exactly as the kernel does.
     pub fn apply(&mut self, call: &Call) -> Result<Outcome, Error> {
+        let result = self.apply_call(call);
+        // The LRU batches settle after every call (`lru_add_drain_all`).
+        self.lru_add_drain();
+        result
+    }
+
+    fn apply_call(&mut self, call: &Call) -> Result<Outcome, Error> {
         match call {
             Call::Spawn(a) => self.spawn(a).map(Outcome::Pid),
             Call::Exit(a) => self.exit(a).map(|()| Outcome::Done),

@@ -83,6 +83,7 @@ impl Machine {
             f.flags &= !page_flags::ACTIVE;
             f.flags |= page_flags::UNEVICTABLE;
             f.mlock_count = 1;
+            self.lru_note(pfn);
         }
     }
 
@@ -93,6 +94,7 @@ impl Machine {
             return;
         }
         munlock_frame(&mut self.frames[pfn]);
+        self.lru_note(pfn);
     }
 
     /// `mlock_vma_folio`: a page gaining a mapping in a VM_LOCKED VMA is mlocked.

@@ -197,7 +197,7 @@ impl Machine {
             if self.frames[pfn].has(page_flags::FREE) || self.frames[pfn].mapcount == 0 {
                 continue;
             }
-            reclaimed += u64::from(self.shrink_folio(pfn, ReclaimMode::Complete));
+            reclaimed += u64::from(self.reclaim_folio(pfn, ReclaimMode::Complete));
         }
         if hole {
             return Err(anonmap_abi::err!(
@@ -208,7 +208,23 @@ impl Machine {
         Ok(reclaimed)
     }
 
-    /// `shrink_folio_list` for one folio (see the module header): whether it was reclaimed.
+    /// Reclaims one page the way `reclaim_pages` does: isolated from its LRU list (a page on
+    /// none, still in a batch, cannot be isolated and is left alone), shrunk with references
+    /// ignored, and put back through the lru_add batch unless it was freed. Whether it was
+    /// reclaimed.
+    pub(super) fn reclaim_folio(&mut self, pfn: Pfn, mode: ReclaimMode) -> bool {
+        if self.frames.lru_del(pfn).is_none() {
+            return false;
+        }
+        let reclaimed = self.shrink_folio(pfn, mode);
+        if !self.frames[pfn].has(page_flags::FREE) {
+            self.lru_note(pfn); // folio_putback_lru
+        }
+        reclaimed
+    }
+
+    /// `shrink_folio_list` for one isolated folio (see the module header): whether it was
+    /// reclaimed.
     pub(super) fn shrink_folio(&mut self, pfn: Pfn, mode: ReclaimMode) -> bool {
         if pfn == ZERO_PFN {
             return false;
@@ -476,6 +492,7 @@ impl Machine {
             Mapping::None,
             0,
         )?;
+        self.lru_note(pfn);
         self.swap.cache.insert(slot, pfn);
         self.swap.cached_slot.insert(pfn, slot);
         Some(pfn)

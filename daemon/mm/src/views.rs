@@ -12,6 +12,7 @@ use anonmap_proc::view::{
 
 use super::files::FileKind;
 use super::frames::{page_flags, Mapping, ZERO_PFN};
+use super::lru::LruList;
 use super::types::{vpn, Pfn, Pid, VmaId, PAGE_SHIFT, PAGE_SIZE};
 use super::vma::{VM_ACCOUNT, VM_LOCKED, VM_SOFTDIRTY};
 use super::Machine;
@@ -345,12 +346,31 @@ impl Machine {
             .map(|(_, f)| f.pages())
             .sum::<u64>();
         let free = self.frames.free_count().saturating_sub(page_tables);
+        let lru = |list: LruList| self.frames.lru_size(list);
+        let mlocked = self
+            .frames
+            .allocated()
+            .filter(|&p| self.frames[p].has(page_flags::MLOCKED))
+            .count() as u64;
+        // si_mem_available: free pages above the reserve, plus the file LRU less what reclaim
+        // would have to leave of it (half of it, at most the low watermark).
+        let marks = self.watermarks();
+        let managed = self.frames.total();
+        let pagecache = lru(LruList::ActiveFile) + lru(LruList::InactiveFile);
+        let available = (free + pagecache - (pagecache / 2).min(marks.low))
+            .saturating_sub(marks.total_reserve(managed));
         MeminfoView {
             mem_total_kb: kb(self.frames.total()),
             mem_free_kb: kb(free),
-            mem_available_kb: kb(free + cached - shmem),
+            mem_available_kb: kb(available),
             cached_kb: kb(cached),
             swap_cached_kb: kb(self.swap.cached_count()),
+            active_anon_kb: kb(lru(LruList::ActiveAnon)),
+            inactive_anon_kb: kb(lru(LruList::InactiveAnon)),
+            active_file_kb: kb(lru(LruList::ActiveFile)),
+            inactive_file_kb: kb(lru(LruList::InactiveFile)),
+            unevictable_kb: kb(lru(LruList::Unevictable)),
+            mlocked_kb: kb(mlocked),
             anon_pages_kb: kb(anon),
             mapped_kb: kb(mapped),
             shmem_kb: kb(shmem),

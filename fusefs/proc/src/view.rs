@@ -228,6 +228,14 @@ pub struct MeminfoView {
     /// Page-cache pages (file and shmem), in kB.
     pub cached_kb: u64,
     pub swap_cached_kb: u64,
+    /// The LRU lists' sizes (`Active(anon):` ... `Unevictable:`), in kB.
+    pub active_anon_kb: u64,
+    pub inactive_anon_kb: u64,
+    pub active_file_kb: u64,
+    pub inactive_file_kb: u64,
+    pub unevictable_kb: u64,
+    /// PG_mlocked pages (`Mlocked:`, NR_MLOCK), in kB.
+    pub mlocked_kb: u64,
     /// Anonymous pages (`AnonPages:`), in kB.
     pub anon_pages_kb: u64,
     /// Page-cache pages that are mapped by at least one PTE (`Mapped:`), in kB.

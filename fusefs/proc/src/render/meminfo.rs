@@ -27,14 +27,14 @@ pub fn render_meminfo(m: &MeminfoView, out: &mut Vec<u8>) {
         ("Buffers:", 0),
         ("Cached:", m.cached_kb),
         ("SwapCached:", m.swap_cached_kb),
-        ("Active:", 0),
-        ("Inactive:", 0),
-        ("Active(anon):", 0),
-        ("Inactive(anon):", 0),
-        ("Active(file):", 0),
-        ("Inactive(file):", 0),
-        ("Unevictable:", 0),
-        ("Mlocked:", 0),
+        ("Active:", m.active_anon_kb + m.active_file_kb),
+        ("Inactive:", m.inactive_anon_kb + m.inactive_file_kb),
+        ("Active(anon):", m.active_anon_kb),
+        ("Inactive(anon):", m.inactive_anon_kb),
+        ("Active(file):", m.active_file_kb),
+        ("Inactive(file):", m.inactive_file_kb),
+        ("Unevictable:", m.unevictable_kb),
+        ("Mlocked:", m.mlocked_kb),
         ("SwapTotal:", m.swap_total_kb),
         ("SwapFree:", m.swap_free_kb),
         ("Zswap:", 0),
@@ -118,6 +118,7 @@ mod tests {
             swap_total_kb: 0,
             swap_free_kb: 0,
             committed_as_kb: 145376,
+            ..MeminfoView::default()
         }
     }
 
@@ -192,6 +193,12 @@ DirectMap1G:           0 kB
             swap_total_kb: 1048576,
             swap_free_kb: 1000000,
             swap_cached_kb: 12,
+            active_anon_kb: 100,
+            inactive_anon_kb: 200,
+            active_file_kb: 300,
+            inactive_file_kb: 400,
+            unevictable_kb: 16,
+            mlocked_kb: 8,
             ..view()
         };
         let mut out = Vec::new();
@@ -204,6 +211,14 @@ DirectMap1G:           0 kB
         assert_eq!(m.mem_available, Some(kb(v.mem_available_kb)));
         assert_eq!(m.cached, kb(v.cached_kb));
         assert_eq!(m.swap_cached, kb(v.swap_cached_kb));
+        assert_eq!(m.active, kb(400));
+        assert_eq!(m.inactive, kb(600));
+        assert_eq!(m.active_anon, Some(kb(100)));
+        assert_eq!(m.inactive_anon, Some(kb(200)));
+        assert_eq!(m.active_file, Some(kb(300)));
+        assert_eq!(m.inactive_file, Some(kb(400)));
+        assert_eq!(m.unevictable, Some(kb(16)));
+        assert_eq!(m.mlocked, Some(kb(8)));
         assert_eq!(m.anon_pages, Some(kb(v.anon_pages_kb)));
         assert_eq!(m.mapped, kb(v.mapped_kb));
         assert_eq!(m.shmem, Some(kb(v.shmem_kb)));
