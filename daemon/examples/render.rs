@@ -35,7 +35,8 @@ const DEMO_PATH: &str = "daemon/scenarios/demo.anonmap";
 const USAGE: &str = "usage: render [SCRIPT] [FILE...]
   SCRIPT  a command-language script (default: the built-in demo, daemon/scenarios/demo.anonmap)
   FILE    PID/maps PID/smaps PID/smaps_rollup PID/status PID/statm PID/pagemap
-          rmap rmap/PFN names meminfo   (default: names, then PID/maps of every pid)
+          PID/oom_score PID/oom_score_adj rmap rmap/PFN names meminfo vmstat kmsg
+          (default: names, then PID/maps of every pid)
   PID/pagemap prints the non-zero entries only, as hex `vpn entry` lines.";
 
 /// A bad FILE argument (or a bad command line): exit code 2.

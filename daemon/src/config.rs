@@ -145,6 +145,7 @@ impl Cli {
                 ram_bytes: self.ram,
                 swap_bytes: self.swap,
                 soft_dirty: self.soft_dirty,
+                auto_reclaim: true,
             },
             fuse_threads: self.fuse_threads,
             demo: self.demo,

@@ -10,8 +10,8 @@
 //! Shutdown is one path: the token is cancelled (by a signal in the binary, by a journal
 //! failure, by a test); the accept loop stops and the connections finish the requests they
 //! have read (their replies are written once durable); the tree is unmounted (a write to
-//! `<pid>/clear_refs` in flight is a call too, and it finishes once durable); the journal
-//! thread syncs what is left and stops; the socket file is removed.
+//! `<pid>/clear_refs` or `<pid>/oom_score_adj` in flight is a call too, and it finishes once
+//! durable); the journal thread syncs what is left and stops; the socket file is removed.
 
 use std::fs::File;
 use std::io;

@@ -2,10 +2,10 @@
 //! ([`crate::inode`]), calls the pure tree functions (`anonmap_proc::tree`, [`crate::handles`]) and
 //! turns their results into replies.
 //!
-//! - Attributes: files 0444 (pagemap 0400, clear_refs 0200), directories 0555, size 0 and no
-//!   blocks (as /proc), owned by the daemon's effective user (root when the daemon runs as
-//!   root) but `<pid>/clear_refs`, which is the process owner's ([`Source::owner`]); every time
-//!   the mount time. Nodes that depend on the machine (pid directories and files, `rmap/<pfn>`)
+//! - Attributes: files 0444 (pagemap 0400, clear_refs 0200, oom_score_adj 0644), directories
+//!   0555, size 0 and no blocks (as /proc), owned by the daemon's effective user (root when the
+//!   daemon runs as root) but the writable `<pid>/clear_refs` and `<pid>/oom_score_adj`, which
+//!   are the process owner's ([`Source::owner`]); every time the mount time. Nodes that depend on the machine (pid directories and files, `rmap/<pfn>`)
 //!   have zero entry and attribute TTLs, so a process that exits vanishes at once; the fixed
 //!   nodes are cached for [`FIXED_TTL`].
 //! - Permissions: the mount has `default_permissions`, so the kernel checks every access
@@ -13,13 +13,13 @@
 //!   open and setattr ([`permits`], the kernel's DAC rule, with the request's uid), so that a
 //!   call is never applied on the strength of the mount options alone. Root passes every mode
 //!   check (CAP_DAC_OVERRIDE), as in Linux: it may open clear_refs for reading, and the read
-//!   is EINVAL.
+//!   is EINVAL. Anyone may read oom_score_adj; only its owner and root may write it.
 //! - Files are opened with `FOPEN_DIRECT_IO`, so the kernel neither caches their pages nor trusts
 //!   their size: every `read(2)` reaches [`OpenFile::read`] and every `write(2)`
-//!   [`OpenFile::write`]. The one writable file is `<pid>/clear_refs` (the mount is read-write
-//!   for it): a write there is applied through [`Source::apply_as`] as the uid that opened the
-//!   file; a truncation of it (`O_TRUNC`, as `echo 1 >` opens) is accepted and changes nothing,
-//!   as proc's `setattr`. Opening any other file for writing fails with EROFS, and so does
+//!   [`OpenFile::write`]. The writable files are `<pid>/clear_refs` and `<pid>/oom_score_adj`
+//!   (the mount is read-write for them): a write there is applied through [`Source::apply_as`]
+//!   as the uid that opened the file; a truncation of one (`O_TRUNC`, as `echo 1 >` opens) is
+//!   accepted and changes nothing, as proc's `setattr`. Opening any other file for writing fails with EROFS, and so does
 //!   every other change (create, mkdir, unlink, rename, setattr, xattrs...), as when the whole
 //!   mount was read-only.
 //! - Open files and directories live in two `DashMap`s keyed by file handle. A handle's state is
@@ -47,7 +47,7 @@ use anonmap_proc::tree::{self, Node, TreeError};
 use anonmap_proc::Source;
 
 /// How long the kernel may cache the entry and attributes of a node that never changes (the
-/// root, `rmap/`, `names`, `meminfo`).
+/// root, `rmap/`, `names`, `meminfo`, `vmstat`, `kmsg`).
 pub const FIXED_TTL: Duration = Duration::from_secs(1);
 
 /// The tree as a FUSE filesystem.
@@ -99,7 +99,9 @@ pub fn permits(mode: u16, owner: u32, uid: u32, read: bool, write: bool) -> bool
 /// The entry and attribute TTL of `node`: zero for nodes that come and go with the machine.
 pub fn ttl(node: Node) -> Duration {
     match node {
-        Node::Root | Node::RmapDir | Node::Names | Node::Meminfo => FIXED_TTL,
+        Node::Root | Node::RmapDir | Node::Names | Node::Meminfo | Node::Vmstat | Node::Kmsg => {
+            FIXED_TTL
+        }
         Node::ProcDir(_) | Node::ProcFile(..) | Node::Rmap(_) => Duration::ZERO,
     }
 }
@@ -155,8 +157,8 @@ impl TreeFs {
         }
     }
 
-    /// The uid that owns `node`: its process's owner for `clear_refs` (if the source knows it),
-    /// else the daemon's user.
+    /// The uid that owns `node`: its process's owner for the writable files (if the source
+    /// knows it), else the daemon's user.
     fn owner(&self, node: Node) -> u32 {
         node.owner(&*self.source).unwrap_or(self.uid)
     }
@@ -272,9 +274,9 @@ impl Filesystem for TreeFs {
         }
     }
 
-    /// A write to an open file: only a `clear_refs` handle takes one (the kernel refuses writes
-    /// to descriptors not open for writing, and only clear_refs opens for writing). The offset
-    /// does not matter, as in proc.
+    /// A write to an open file: only a `clear_refs` or `oom_score_adj` handle takes one (the
+    /// kernel refuses writes to descriptors not open for writing, and only those two open for
+    /// writing). The offset does not matter, as in proc.
     fn write(
         &self,
         _req: &Request,
@@ -303,9 +305,9 @@ impl Filesystem for TreeFs {
         }
     }
 
-    /// Attribute changes: on `clear_refs`, a truncation (what `open(O_TRUNC)` sends) or new
-    /// times are accepted and change nothing, as proc's `setattr`; a new mode, owner or flags is
-    /// EPERM. Everything else in the tree is read-only (EROFS).
+    /// Attribute changes: on the writable files, a truncation (what `open(O_TRUNC)` sends) or
+    /// new times are accepted and change nothing, as proc's `setattr`; a new mode, owner or
+    /// flags is EPERM. Everything else in the tree is read-only (EROFS).
     fn setattr(
         &self,
         req: &Request,
@@ -578,8 +580,22 @@ mod tests {
                 1,
             ),
             (Node::Rmap(3), FileType::RegularFile, 0o444, 1),
+            (
+                Node::ProcFile(7, ProcFile::OomScore),
+                FileType::RegularFile,
+                0o444,
+                1,
+            ),
+            (
+                Node::ProcFile(7, ProcFile::OomScoreAdj),
+                FileType::RegularFile,
+                0o644,
+                1,
+            ),
             (Node::Names, FileType::RegularFile, 0o444, 1),
             (Node::Meminfo, FileType::RegularFile, 0o444, 1),
+            (Node::Vmstat, FileType::RegularFile, 0o444, 1),
+            (Node::Kmsg, FileType::RegularFile, 0o444, 1),
         ];
         for (node, kind, perm, nlink) in cases {
             let ino = ino_of(node).unwrap();
@@ -603,6 +619,11 @@ mod tests {
         assert_eq!((a.uid, a.gid, a.perm), (1000, fs.gid, 0o200));
         let maps = Node::ProcFile(7, ProcFile::Maps);
         assert_eq!(fs.attr(maps, ino_of(maps).unwrap()).uid, fs.uid);
+        let adj = Node::ProcFile(7, ProcFile::OomScoreAdj);
+        let a = fs.attr(adj, ino_of(adj).unwrap());
+        assert_eq!((a.uid, a.perm), (1000, 0o644));
+        let score = Node::ProcFile(7, ProcFile::OomScore);
+        assert_eq!(fs.attr(score, ino_of(score).unwrap()).uid, fs.uid);
         // A process that is gone: the tree's user's, and it cannot be opened.
         source.update(|s| s.processes.clear());
         assert_eq!(fs.attr(clear_refs, ino_of(clear_refs).unwrap()).uid, fs.uid);
@@ -613,7 +634,7 @@ mod tests {
     }
 
     #[test]
-    fn opens_follow_the_modes_and_only_clear_refs_is_writable() {
+    fn opens_follow_the_modes_and_only_clear_refs_and_oom_score_adj_are_writable() {
         let source = Arc::new(FakeSource::machine(&[(7, "seven", 1, 1)], &[]));
         source.update(|s| s.processes.get_mut(&7).unwrap().uid = 1000);
         let fs = TreeFs::new(source);
@@ -635,11 +656,32 @@ mod tests {
                 "uid {uid} read {read} write {write}"
             );
         }
+        // oom_score_adj: anyone reads, the owner and root write.
+        let adj = Node::ProcFile(7, ProcFile::OomScoreAdj);
+        for (uid, read, write, want) in [
+            (0, true, true, Ok(())),
+            (0, false, true, Ok(())),
+            (1000, true, false, Ok(())),
+            (1000, false, true, Ok(())),
+            (1000, true, true, Ok(())),
+            (65534, true, false, Ok(())),
+            (65534, false, true, Err(Errno::EACCES)),
+            (65534, true, true, Err(Errno::EACCES)),
+        ] {
+            assert_eq!(
+                fs.check_open(adj, uid, read, write),
+                want,
+                "oom_score_adj: uid {uid} read {read} write {write}"
+            );
+        }
         for node in [
             Node::ProcFile(7, ProcFile::Maps),
             Node::ProcFile(7, ProcFile::Pagemap),
+            Node::ProcFile(7, ProcFile::OomScore),
             Node::Meminfo,
             Node::Names,
+            Node::Vmstat,
+            Node::Kmsg,
         ] {
             for uid in [0, 1000, 65534] {
                 assert_eq!(fs.check_open(node, uid, false, true), Err(Errno::EROFS));
@@ -674,7 +716,13 @@ mod tests {
         assert_eq!(ttl(Node::ProcFile(1, ProcFile::Status)), Duration::ZERO);
         assert_eq!(ttl(Node::ProcFile(1, ProcFile::ClearRefs)), Duration::ZERO);
         assert_eq!(ttl(Node::Rmap(1)), Duration::ZERO);
+        assert_eq!(
+            ttl(Node::ProcFile(1, ProcFile::OomScoreAdj)),
+            Duration::ZERO
+        );
         assert_eq!(ttl(Node::Root), FIXED_TTL);
+        assert_eq!(ttl(Node::Vmstat), FIXED_TTL);
+        assert_eq!(ttl(Node::Kmsg), FIXED_TTL);
     }
 
     #[test]
@@ -685,7 +733,8 @@ mod tests {
         assert_eq!(fs.live_node(ino), Ok(Node::ProcFile(7, ProcFile::Maps)));
         source.update(|s| s.processes.clear());
         assert_eq!(fs.live_node(ino), Err(Errno::ENOENT));
-        assert_eq!(fs.live_node(INodeNo(5)), Err(Errno::ENOENT));
+        assert_eq!(fs.live_node(INodeNo(5)), Ok(Node::Vmstat));
+        assert_eq!(fs.live_node(INodeNo(7)), Err(Errno::ENOENT));
         assert_eq!(fs.live_node(INodeNo(1)), Ok(Node::Root));
     }
 

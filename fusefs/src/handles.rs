@@ -8,6 +8,9 @@
 //! exception, as in the kernel: it has no text, each read computes its own range. clear_refs
 //! has neither: it is write-only, each write is parsed and applied on its own
 //! ([`tree::write`]), as the opener, wherever it lands (proc ignores the offset).
+//! oom_score_adj is read and written: as in the kernel (`oom_score_adj_read` formats into a
+//! buffer on every call), every read renders afresh, and every write is applied as the opener,
+//! as clear_refs's are.
 //!
 //! Directories are listed once, when opened, and `readdir` walks that snapshot, so a listing is
 //! stable however the machine changes while it is read, and offsets stay meaningful.
@@ -27,6 +30,9 @@ pub enum OpenFile {
     /// `<pid>/clear_refs`: write-only. Writes are applied as `uid`, the opener (the kernel
     /// checks permissions at open and keeps the opener's credentials in the file).
     ClearRefs { pid: u32, uid: u32 },
+    /// `<pid>/oom_score_adj`: each read renders the value afresh; writes are applied as `uid`,
+    /// the opener, as clear_refs's.
+    OomScoreAdj { pid: u32, uid: u32 },
 }
 
 /// An open text file.
@@ -42,8 +48,8 @@ pub struct TextFile {
 }
 
 impl OpenFile {
-    /// Opens `node` for `uid`: renders a text file once; checks that the process of a pagemap
-    /// or a clear_refs exists. Permissions are the caller's to check first.
+    /// Opens `node` for `uid`: renders a text file once; checks that the process of a pagemap,
+    /// a clear_refs or an oom_score_adj exists. Permissions are the caller's to check first.
     pub fn open(source: &dyn Source, node: Node, uid: u32) -> Result<OpenFile, TreeError> {
         match node {
             Node::ProcFile(pid, ProcFile::Pagemap) => {
@@ -58,6 +64,13 @@ impl OpenFile {
                     Ok(OpenFile::ClearRefs { pid, uid })
                 } else {
                     Err(TreeError::NotFound(format!("{pid}/clear_refs")))
+                }
+            }
+            Node::ProcFile(pid, ProcFile::OomScoreAdj) => {
+                if source.has_pid(pid) {
+                    Ok(OpenFile::OomScoreAdj { pid, uid })
+                } else {
+                    Err(TreeError::NotFound(format!("{pid}/oom_score_adj")))
                 }
             }
             _ => Ok(OpenFile::Text(TextFile {
@@ -75,6 +88,8 @@ impl OpenFile {
     /// as /proc files of a dead process read empty. pagemap: `offset` and `size` must be
     /// multiples of 8 (EINVAL); a process that is gone reads as end of file, as in the kernel.
     /// clear_refs: EINVAL (no read operation; only root can open it for reading).
+    /// oom_score_adj: a slice of a fresh render (ESRCH if the process is gone, as
+    /// `oom_score_adj_read`'s `get_proc_task` fails).
     pub fn read(
         &mut self,
         source: &dyn Source,
@@ -104,17 +119,39 @@ impl OpenFile {
             OpenFile::ClearRefs { pid, .. } => {
                 Err(TreeError::WriteOnly(format!("{pid}/clear_refs")))
             }
+            OpenFile::OomScoreAdj { pid, .. } => {
+                let text = match tree::render(source, Node::ProcFile(*pid, ProcFile::OomScoreAdj)) {
+                    Ok(text) => text,
+                    Err(TreeError::NotFound(_)) => {
+                        return Err(TreeError::Write(anonmap_abi::err!(
+                            ESRCH,
+                            "no process with pid {pid}"
+                        )))
+                    }
+                    Err(e) => return Err(e),
+                };
+                let len = text.len() as u64;
+                let start = offset.min(len) as usize;
+                let end = offset.saturating_add(u64::from(size)).min(len) as usize;
+                Ok(Cow::Owned(text[start..end].to_vec()))
+            }
         }
     }
 
     /// A write of `data` (at any offset: proc ignores it); the count the write returns.
-    /// clear_refs: [`tree::write`] as the opener. Every other file is read-only (EROFS; the
-    /// adapter never opens one for writing).
+    /// clear_refs and oom_score_adj: [`tree::write`] as the opener. Every other file is
+    /// read-only (EROFS; the adapter never opens one for writing).
     pub fn write(&self, source: &dyn Source, data: &[u8]) -> Result<usize, TreeError> {
         match *self {
             OpenFile::ClearRefs { pid, uid } => {
                 tree::write(source, uid, Node::ProcFile(pid, ProcFile::ClearRefs), data)
             }
+            OpenFile::OomScoreAdj { pid, uid } => tree::write(
+                source,
+                uid,
+                Node::ProcFile(pid, ProcFile::OomScoreAdj),
+                data,
+            ),
             OpenFile::Text(ref t) => Err(TreeError::ReadOnly(format!("{:?}", t.node))),
             OpenFile::Pagemap { pid } => Err(TreeError::ReadOnly(format!("{pid}/pagemap"))),
         }
@@ -334,6 +371,53 @@ mod tests {
         );
     }
 
+    #[test]
+    fn oom_score_adj_reads_afresh_and_is_written_as_the_opener() {
+        use anonmap_abi::Errno;
+        let s = source();
+        s.update(|st| {
+            let p = st.processes.get_mut(&7).unwrap();
+            p.uid = 1000;
+            p.oom.score_adj = -500;
+            p.oom.score_adj_min = -500;
+        });
+        let node = Node::ProcFile(7, ProcFile::OomScoreAdj);
+        let mut f = OpenFile::open(&s, node, 1000).unwrap();
+        assert_eq!(&*f.read(&s, 0, 100).unwrap(), b"-500\n");
+        assert_eq!(&*f.read(&s, 1, 2).unwrap(), b"50");
+        assert!(f.read(&s, 5, 100).unwrap().is_empty());
+        // Every read is a fresh render, wherever it starts (the kernel formats on each read).
+        s.update(|st| st.processes.get_mut(&7).unwrap().oom.score_adj = 12);
+        assert_eq!(&*f.read(&s, 0, 100).unwrap(), b"12\n");
+        assert_eq!(&*f.read(&s, 1, 100).unwrap(), b"2\n");
+        // Writes are calls of the opener.
+        assert_eq!(f.write(&s, b"-500\n"), Ok(5));
+        assert_eq!(f.write(&s, b"0x10"), Ok(4));
+        assert_eq!(f.write(&s, b"-501").unwrap_err().errno(), Errno::EACCES);
+        assert_eq!(f.write(&s, b"1001").unwrap_err().errno(), Errno::EINVAL);
+        let calls: Vec<(u32, i64)> = s
+            .calls()
+            .into_iter()
+            .map(|(uid, call)| match call {
+                anonmap_abi::Call::OomScoreAdj(a) => (uid, a.value),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(calls, [(1000, -500), (1000, 16)]);
+        // A process that is gone: reads and writes fail with ESRCH, a new open with ENOENT.
+        s.update(|st| st.processes.remove(&7));
+        assert_eq!(f.read(&s, 0, 100).unwrap_err().errno(), Errno::ESRCH);
+        assert_eq!(f.write(&s, b"1").unwrap_err().errno(), Errno::ESRCH);
+        assert_eq!(
+            OpenFile::open(&s, node, 0).unwrap_err().errno(),
+            Errno::ENOENT
+        );
+        // oom_score is an ordinary text file.
+        let mut score = OpenFile::open(&s, Node::ProcFile(12, ProcFile::OomScore), 0).unwrap();
+        assert_eq!(&*score.read(&s, 0, 100).unwrap(), b"0\n");
+        assert_eq!(score.write(&s, b"1").unwrap_err().errno(), Errno::EROFS);
+    }
+
     fn names(d: &DirSnapshot, offset: u64) -> Vec<(String, u64)> {
         let mut buf = itoa::Buffer::new();
         d.entries_from(offset)
@@ -352,15 +436,17 @@ mod tests {
         let s = source();
         let d = DirSnapshot::open(&s, Node::Root).unwrap();
         let all = names(&d, 0);
-        let expected: Vec<(String, u64)> = [".", "..", "7", "12", "rmap", "names", "meminfo"]
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.to_string(), k as u64 + 1))
-            .collect();
+        let expected: Vec<(String, u64)> = [
+            ".", "..", "7", "12", "rmap", "names", "meminfo", "vmstat", "kmsg",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.to_string(), k as u64 + 1))
+        .collect();
         assert_eq!(all, expected);
-        assert_eq!(d.len(), 7);
-        for offset in 0..=8 {
-            assert_eq!(names(&d, offset), all[(offset as usize).min(7)..].to_vec());
+        assert_eq!(d.len(), 9);
+        for offset in 0..=10 {
+            assert_eq!(names(&d, offset), all[(offset as usize).min(9)..].to_vec());
         }
         assert!(names(&d, u64::MAX).is_empty());
         let dots: Vec<Node> = d.entries_from(0).take(2).map(|e| e.node).collect();

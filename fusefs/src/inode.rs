@@ -7,7 +7,8 @@
 //! ```text
 //!  63    60 59                   40 39                 8 7        0
 //! +--------+-----------------------+--------------------+----------+
-//! | kind 0 |               0                            |  1..=4   |  root, rmap/, names, meminfo
+//! | kind 0 |               0                            |  1..=6   |  root, rmap/, names, meminfo,
+//! |        |                                            |          |  vmstat, kmsg
 //! | kind 1 |           0           |        pid         |  file    |  <pid>/ (file 0), <pid>/<f>
 //! | kind 2 |                      pfn (60 bits)                    |  rmap/<pfn>
 //! +--------+-------------------------------------------------------+
@@ -32,6 +33,8 @@ pub const ROOT_INO: u64 = 1;
 const RMAP_DIR_INO: u64 = 2;
 const NAMES_INO: u64 = 3;
 const MEMINFO_INO: u64 = 4;
+const VMSTAT_INO: u64 = 5;
+const KMSG_INO: u64 = 6;
 
 /// The inode number of `node`; `None` for a pfn of 2^60 or more.
 pub fn ino_of(node: Node) -> Option<u64> {
@@ -41,6 +44,8 @@ pub fn ino_of(node: Node) -> Option<u64> {
         Node::RmapDir => RMAP_DIR_INO,
         Node::Names => NAMES_INO,
         Node::Meminfo => MEMINFO_INO,
+        Node::Vmstat => VMSTAT_INO,
+        Node::Kmsg => KMSG_INO,
         Node::ProcDir(pid) => process(pid, 0),
         Node::ProcFile(pid, f) => {
             let index = ProcFile::ALL.iter().position(|x| *x == f).unwrap_or(0);
@@ -64,6 +69,8 @@ pub fn node_of(ino: u64) -> Option<Node> {
             RMAP_DIR_INO => Some(Node::RmapDir),
             NAMES_INO => Some(Node::Names),
             MEMINFO_INO => Some(Node::Meminfo),
+            VMSTAT_INO => Some(Node::Vmstat),
+            KMSG_INO => Some(Node::Kmsg),
             _ => None,
         },
         KIND_PROCESS => {
@@ -90,7 +97,14 @@ mod tests {
     use super::*;
 
     fn sample_nodes() -> Vec<Node> {
-        let mut v = vec![Node::Root, Node::RmapDir, Node::Names, Node::Meminfo];
+        let mut v = vec![
+            Node::Root,
+            Node::RmapDir,
+            Node::Names,
+            Node::Meminfo,
+            Node::Vmstat,
+            Node::Kmsg,
+        ];
         for pid in [0, 1, 2, 255, 256, 4_194_304, u32::MAX] {
             v.push(Node::ProcDir(pid));
             v.extend(ProcFile::ALL.iter().map(|f| Node::ProcFile(pid, *f)));
@@ -123,6 +137,8 @@ mod tests {
         assert_eq!(ino_of(Node::RmapDir), Some(2));
         assert_eq!(ino_of(Node::Names), Some(3));
         assert_eq!(ino_of(Node::Meminfo), Some(4));
+        assert_eq!(ino_of(Node::Vmstat), Some(5));
+        assert_eq!(ino_of(Node::Kmsg), Some(6));
         assert_eq!(ino_of(Node::ProcDir(12)), Some(0x1000_0000_0000_0c00));
         assert_eq!(
             ino_of(Node::ProcFile(12, ProcFile::Smaps)),
@@ -131,6 +147,14 @@ mod tests {
         assert_eq!(
             ino_of(Node::ProcFile(12, ProcFile::ClearRefs)),
             Some(0x1000_0000_0000_0c08)
+        );
+        assert_eq!(
+            ino_of(Node::ProcFile(12, ProcFile::OomScore)),
+            Some(0x1000_0000_0000_0c09)
+        );
+        assert_eq!(
+            ino_of(Node::ProcFile(12, ProcFile::OomScoreAdj)),
+            Some(0x1000_0000_0000_0c0a)
         );
         assert_eq!(ino_of(Node::Rmap(0x3b32)), Some(0x2000_0000_0000_3b32));
     }
@@ -141,7 +165,7 @@ mod tests {
         assert_eq!(ino_of(Node::Rmap(u64::MAX)), None);
         for ino in [
             0,
-            5,
+            7,
             0x0fff_ffff_ffff_ffff,
             (KIND_PROCESS << KIND_SHIFT) | (ProcFile::ALL.len() as u64 + 1),
             (KIND_PROCESS << KIND_SHIFT) | 0xff,

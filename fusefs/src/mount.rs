@@ -41,8 +41,9 @@ pub const FS_NAME: &str = "anonmap";
 /// the kernel from the modes, `allow_other` when mounting as root, `threads` event loops (at
 /// least one) on cloned descriptors. No `auto_unmount`: it needs fusermount.
 ///
-/// The mount is read-write, as /proc is, because `<pid>/clear_refs` takes writes: the adapter
-/// refuses every other write, open for writing or change with EROFS ([`crate::fuse`]).
+/// The mount is read-write, as /proc is, because `<pid>/clear_refs` and `<pid>/oom_score_adj`
+/// take writes: the adapter refuses every other write, open for writing or change with EROFS
+/// ([`crate::fuse`]).
 pub fn mount_config(threads: usize, as_root: bool) -> Config {
     let mut config = Config::default();
     config.mount_options = vec![
@@ -281,7 +282,7 @@ mod tests {
             assert!(c.mount_options.contains(&o), "{o:?}");
         }
         assert!(!c.mount_options.contains(&MountOption::AutoUnmount));
-        // clear_refs is writable; the adapter refuses every other write.
+        // clear_refs and oom_score_adj are writable; the adapter refuses every other write.
         assert!(!c.mount_options.contains(&MountOption::RO));
     }
 

@@ -333,6 +333,15 @@ pub struct ClearRefsArgs {
     pub value: i64,
 }
 
+/// What writing `value` to `/proc/PID/oom_score_adj` does, as a writer with CAP_SYS_RESOURCE:
+/// sets the process's `oom_score_adj` and its floor `oom_score_adj_min` (the OOM killer's bias,
+/// -1000 never killed to 1000 killed first). Values outside -1000..=1000 are the kernel's EINVAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OomScoreAdjArgs {
+    pub pid: Pid,
+    pub value: i64,
+}
+
 /// Creates a simulated regular file that mmap can map.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FileArgs {
@@ -376,6 +385,7 @@ calls! {
     Mlockall(MlockallArgs),
     Munlockall(MunlockallArgs),
     ClearRefs(ClearRefsArgs),
+    OomScoreAdj(OomScoreAdjArgs),
 }
 
 impl Call {
@@ -399,7 +409,8 @@ impl Call {
             | Call::Munlock(MunlockArgs { pid, .. })
             | Call::Mlockall(MlockallArgs { pid, .. })
             | Call::Munlockall(MunlockallArgs { pid })
-            | Call::ClearRefs(ClearRefsArgs { pid, .. }) => Some(*pid),
+            | Call::ClearRefs(ClearRefsArgs { pid, .. })
+            | Call::OomScoreAdj(OomScoreAdjArgs { pid, .. }) => Some(*pid),
         }
     }
 }

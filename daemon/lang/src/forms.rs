@@ -5,10 +5,11 @@
 //!
 //! Canonical form (what [`Form::print`] writes and [`crate::parse_line`] reads back to the
 //! same value): the command word, then the keys in the order of [`Form::KEYS`], each optional
-//! key only when present; pids and uids in decimal; the `value=` of `clear_refs` in signed
-//! decimal (`-1`); addresses, lengths, sizes and offsets in lowercase hex (`0x1000`); strings
-//! bare when they are a non-empty run of `[A-Za-z0-9_./:@+-]`, otherwise double-quoted with `"`
-//! and `\` escaped; flags as bare words, flag lists in the order of the ABI struct's fields.
+//! key only when present; pids and uids in decimal; the `value=` of `clear_refs` and of
+//! `oom_score_adj` in signed decimal (`-1`); addresses, lengths, sizes and offsets in
+//! lowercase hex (`0x1000`); strings bare when they are a non-empty run of
+//! `[A-Za-z0-9_./:@+-]`, otherwise double-quoted with `"` and `\` escaped; flags as bare
+//! words, flag lists in the order of the ABI struct's fields.
 //! What cannot round-trip, because no line parses to it: an `mmap` or an `mlockall` with no flag
 //! set (printed as `flags=""`, which the parser refuses) and strings with control characters.
 
@@ -17,8 +18,8 @@ use std::fmt;
 use anonmap_abi::{
     BrkArgs, Call, ClearRefsArgs, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MlockArgs,
     MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs, MremapArgs,
-    MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, ReclaimArgs, SpawnArgs,
-    TouchArgs,
+    MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs, ReclaimArgs,
+    SpawnArgs, TouchArgs,
 };
 
 use crate::parse::{Args, Command};
@@ -65,6 +66,7 @@ macro_rules! for_each_form {
             Call::Mlockall($args) => $body,
             Call::Munlockall($args) => $body,
             Call::ClearRefs($args) => $body,
+            Call::OomScoreAdj($args) => $body,
         }
     };
 }
@@ -106,7 +108,7 @@ fn parse_read(a: &Args<'_>) -> Result<Command, Error> {
 }
 
 /// Every command word, in the order error messages list them.
-pub(crate) const COMMANDS: [Syntax; 19] = [
+pub(crate) const COMMANDS: [Syntax; 20] = [
     syntax::<SpawnArgs>(),
     syntax::<ExitArgs>(),
     syntax::<ForkArgs>(),
@@ -124,6 +126,7 @@ pub(crate) const COMMANDS: [Syntax; 19] = [
     syntax::<NameArgs>(),
     syntax::<TouchArgs>(),
     syntax::<ClearRefsArgs>(),
+    syntax::<OomScoreAdjArgs>(),
     syntax::<FileArgs>(),
     Syntax {
         verb: "read",
@@ -559,6 +562,24 @@ impl Form for ClearRefsArgs {
 
     fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
         let ClearRefsArgs { pid, value } = self;
+        w.dec("pid", pid)?;
+        w.dec("value", value)
+    }
+}
+
+impl Form for OomScoreAdjArgs {
+    const VERB: &'static str = "oom_score_adj";
+    const KEYS: &'static [&'static str] = &["pid", "value"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        Ok(OomScoreAdjArgs {
+            pid: a.req_u32("pid")?,
+            value: a.req("value", parse_signed)?,
+        })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let OomScoreAdjArgs { pid, value } = self;
         w.dec("pid", pid)?;
         w.dec("value", value)
     }

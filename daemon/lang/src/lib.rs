@@ -2,8 +2,8 @@
 //! socket, the journal, the client and every test. `docs/command-language.md` describes it.
 //!
 //! - `lex.rs` splits a line into its command word and `key=value` arguments;
-//! - [`value`] reads numbers (and the signed `value=` of `clear_refs`), addresses, labels,
-//!   `prot=`, flag lists, `advice=`, `access=`;
+//! - [`value`] reads numbers (and the signed `value=` of `clear_refs` and `oom_score_adj`),
+//!   addresses, labels, `prot=`, flag lists, `advice=`, `access=`;
 //! - [`labels`]: `as=LABEL` bindings and `LABEL+OFFSET` addresses;
 //! - [`parse_line`] reads a line into a [`Command`]: a typed [`anonmap_abi::Call`] with its
 //!   labels resolved, or a `read`; `forms.rs` declares, per call, its keys and how it is read

@@ -57,7 +57,7 @@ impl Writer<'_, '_> {
         write!(self.f, " {key}={v}")
     }
 
-    /// ` key=N` in decimal (pids, uids, the signed `value=` of `clear_refs`).
+    /// ` key=N` in decimal (pids, uids, the signed `value=` of `clear_refs` and `oom_score_adj`).
     pub fn dec(&mut self, key: &str, n: impl fmt::Display) -> fmt::Result {
         self.value(key, n)
     }

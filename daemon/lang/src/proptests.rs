@@ -6,8 +6,8 @@
 use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, MadviseArgs,
     MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs,
-    MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, Prot, ReclaimArgs,
-    SpawnArgs, TouchArgs,
+    MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs,
+    Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 use proptest::prelude::*;
 
@@ -36,6 +36,18 @@ fn number() -> impl Strategy<Value = u64> {
 /// The `value=` of `clear_refs`: often the kernel's 1 to 5, often near them, negative or not.
 fn signed() -> impl Strategy<Value = i64> {
     prop_oneof![any::<i64>(), -10..=10i64, Just(i64::MIN), Just(i64::MAX)]
+}
+
+/// The `value=` of `oom_score_adj`: often in the kernel's -1000..=1000, often just outside it.
+fn adj() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        any::<i64>(),
+        -1000..=1000i64,
+        -1010..=-990i64,
+        990..=1010i64,
+        Just(i64::MIN),
+        Just(i64::MAX)
+    ]
 }
 
 fn prot() -> impl Strategy<Value = Prot> {
@@ -221,7 +233,9 @@ fn call() -> impl Strategy<Value = Call> {
         1 => pid().prop_map(|pid| Call::Munlockall(MunlockallArgs { pid })),
         1 => (pid(), signed())
             .prop_map(|(pid, value)| Call::ClearRefs(ClearRefsArgs { pid, value })),
-        // Nine of the eighteen calls take a required address.
+        1 => (pid(), adj())
+            .prop_map(|(pid, value)| Call::OomScoreAdj(OomScoreAdjArgs { pid, value })),
+        // Nine of the nineteen calls take a required address.
         9 => addr_call(),
     ]
 }
@@ -273,6 +287,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             "flags=private,locked",
             "value=-1",
             "value=7",
+            "value=-1000",
             "-",
             "-0",
             "path=a",

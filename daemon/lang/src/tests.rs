@@ -8,7 +8,7 @@ use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, Errno, Error, ExitArgs, FileArgs, ForkArgs,
     Kernel, MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
     MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
-    Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    OomScoreAdjArgs, Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 
 use super::*;
@@ -1360,7 +1360,7 @@ fn locking_clear_refs_and_new_words_errors() {
             "frobnicate pid=1",
             "unknown command \"frobnicate\" (expected one of spawn, exit, fork, mmap, munmap, \
              mprotect, mremap, madvise, mlock, munlock, mlockall, munlockall, reclaim, brk, \
-             name, touch, clear_refs, file, read)",
+             name, touch, clear_refs, oom_score_adj, file, read)",
         ),
         ("Mlock pid=1", "unknown command \"Mlock\""),
     ];
@@ -1443,4 +1443,139 @@ clear_refs pid=1 value=-1
             Call::ClearRefs(ClearRefsArgs { pid: 1, value: -1 }),
         ]
     );
+}
+
+/// `oom_score_adj pid=N value=V`: any signed 64-bit value parses (the range -1000..=1000 is the
+/// machine's EINVAL), keys in either order; the canonical line is `pid` then `value` in signed
+/// decimal; it survives print → parse; a session hands it to the machine as one call.
+#[test]
+fn oom_score_adj_parses_prints_and_runs() {
+    let adj = |pid, value| call(OomScoreAdjArgs { pid, value });
+    for (line, want, canonical) in [
+        (
+            "oom_score_adj pid=7 value=-500",
+            adj(7, -500),
+            "oom_score_adj pid=7 value=-500",
+        ),
+        (
+            "oom_score_adj value=1000 pid=7",
+            adj(7, 1000),
+            "oom_score_adj pid=7 value=1000",
+        ),
+        (
+            "oom_score_adj pid=0x7 value=-1000",
+            adj(7, -1000),
+            "oom_score_adj pid=7 value=-1000",
+        ),
+        (
+            "oom_score_adj pid=7 value=-0",
+            adj(7, 0),
+            "oom_score_adj pid=7 value=0",
+        ),
+        (
+            "oom_score_adj pid=7 value=0010",
+            adj(7, 10),
+            "oom_score_adj pid=7 value=10",
+        ),
+        // Out of the kernel's range: parsed all the same, refused when it runs.
+        (
+            "oom_score_adj pid=7 value=1001",
+            adj(7, 1001),
+            "oom_score_adj pid=7 value=1001",
+        ),
+        (
+            "oom_score_adj pid=7 value=-9223372036854775808",
+            adj(7, i64::MIN),
+            "oom_score_adj pid=7 value=-9223372036854775808",
+        ),
+    ] {
+        assert_eq!(parse(line), want, "{line}");
+        assert_eq!(want.to_string(), canonical, "{line}");
+        assert_round_trip(&want);
+    }
+    assert_eq!(
+        verb(&Call::OomScoreAdj(OomScoreAdjArgs { pid: 1, value: 0 })),
+        "oom_score_adj"
+    );
+    assert_eq!(
+        Call::OomScoreAdj(OomScoreAdjArgs { pid: 9, value: 0 }).pid(),
+        Some(9)
+    );
+
+    let mut machine = Recorder::default();
+    let mut session = Session::new();
+    let summary = session
+        .run_script(
+            &mut machine,
+            "oom_score_adj pid=1 value=-500\noom_score_adj value=300 pid=2\n",
+        )
+        .unwrap();
+    assert_eq!(summary.calls, 2);
+    assert_eq!(
+        machine.calls,
+        [
+            Call::OomScoreAdj(OomScoreAdjArgs {
+                pid: 1,
+                value: -500
+            }),
+            Call::OomScoreAdj(OomScoreAdjArgs { pid: 2, value: 300 }),
+        ]
+    );
+}
+
+/// Malformed `oom_score_adj` lines: `EINVAL` naming the key, as for `clear_refs` (the value is
+/// the language's signed decimal, not the file's `kstrtoint` base 0: no hex, no `+`).
+#[test]
+fn oom_score_adj_errors() {
+    for (line, want) in [
+        (
+            "oom_score_adj pid=1",
+            "oom_score_adj: missing required key value=",
+        ),
+        (
+            "oom_score_adj value=1",
+            "oom_score_adj: missing required key pid=",
+        ),
+        (
+            "oom_score_adj pid=1 value",
+            "oom_score_adj: key value= needs a value, as value=...",
+        ),
+        (
+            "oom_score_adj pid=1 value=0x10",
+            "oom_score_adj: invalid value=: number \"0x10\" is not a decimal integer (an \
+             optional - and digits)",
+        ),
+        (
+            "oom_score_adj pid=1 value=+1",
+            "oom_score_adj: invalid value=: number \"+1\" is not a decimal integer",
+        ),
+        (
+            "oom_score_adj pid=1 value=1K",
+            "oom_score_adj: invalid value=: number \"1K\" is not a decimal integer",
+        ),
+        (
+            "oom_score_adj pid=1 value=9223372036854775808",
+            "oom_score_adj: invalid value=: number \"9223372036854775808\" does not fit in 64 \
+             bits (min -9223372036854775808, max 9223372036854775807)",
+        ),
+        (
+            "oom_score_adj pid=1 value=1 value=2",
+            "oom_score_adj: key value= given twice",
+        ),
+        (
+            "oom_score_adj pid=1 value=1 privileged",
+            "oom_score_adj: unknown flag \"privileged\" (expected pid=, value=)",
+        ),
+        (
+            "oom_score_adj pid=1 value=1 uid=0",
+            "oom_score_adj: unknown key \"uid\" (expected pid=, value=)",
+        ),
+        (
+            "oom_score_adj pid=-1 value=1",
+            "oom_score_adj: invalid pid=: number \"-1\" is not decimal",
+        ),
+        ("oom_adj pid=1 value=1", "unknown command \"oom_adj\""),
+    ] {
+        assert_einval(line, &labels(), want);
+    }
 }

@@ -7,8 +7,8 @@
 //!   (`0x7fFF`), or decimal digits followed by one binary suffix `K` (2^10), `M` (2^20) or `G`
 //!   (2^30), uppercase only (`64K`). A suffix on a hex number (`0x10K`), signs, underscores and
 //!   empty digit strings are rejected; so is any value that does not fit in 64 bits.
-//! - signed integer (`value=` of `clear_refs`): an optional `-` followed by decimal digits
-//!   (`-1`, `0`, `7`), in the range of an `i64`. No `+`, hex or suffix.
+//! - signed integer (`value=` of `clear_refs` and `oom_score_adj`): an optional `-` followed
+//!   by decimal digits (`-1`, `0`, `7`), in the range of an `i64`. No `+`, hex or suffix.
 //! - label: `[A-Za-z_][A-Za-z0-9_.-]*`. A label cannot start with a digit, so a word that starts
 //!   with a digit is always read as a number.
 //! - address: a number, `LABEL`, or `LABEL+OFFSET` where OFFSET is a number in any form

@@ -3,10 +3,14 @@
 //! stack growth, swap-in (see `swap`), and PTE zapping for munmap, MADV_DONTNEED and exit.
 //!
 //! `touch` validates the whole range first (every page mapped, access allowed, inside the
-//! file, enough free frames), so a failing touch changes nothing.
+//! file), so a touch that fails validation changes nothing. Each fault then makes room for the
+//! frames it takes (`make_room_for_fault`): reclaim and the OOM killer under memory pressure,
+//! or, on a machine without it, the check that enough frames are free for the whole range,
+//! done with the validation.
 
 use super::files::FileKind;
 use super::frames::{page_flags, Mapping, ZERO_PFN};
+use super::oom::OomOutcome;
 use super::pagetable::Pte;
 use super::process::mm_counter_index;
 use super::types::{
@@ -102,7 +106,7 @@ impl Machine {
             need_frames += self.frames_needed(pid, vma, page.max(v.start), vma_end, write);
             page = vma_end;
         }
-        if need_frames > self.frames.free_count() {
+        if !self.config.auto_reclaim && need_frames > self.frames.free_count() {
             return Err(anonmap_abi::err!(
                 ENOMEM,
                 "touch: needs up to {need_frames} page frames, {} free (out of simulated RAM)",
@@ -116,10 +120,51 @@ impl Machine {
         let mut page = start;
         while page < end {
             let vma = self.vma_at(pid, page).expect("validated");
+            self.make_room_for_fault(pid, vma, page, write)?;
             self.handle_fault(pid, vma, page, write);
             page += PAGE_SIZE;
         }
         Ok(())
+    }
+
+    /// Makes sure the frames the fault at `addr` takes can be allocated: with memory pressure
+    /// on (`MachineConfig::auto_reclaim`), through the page allocator's reclaim (kswapd woken,
+    /// direct reclaim below the min watermark) and, when reclaim cannot free enough, the OOM
+    /// killer, retrying after each kill of another process; off, ENOMEM when no frame is free.
+    fn make_room_for_fault(
+        &mut self,
+        pid: Pid,
+        vma: VmaId,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), Error> {
+        loop {
+            // Reclaim may have changed the PTE (a swapped-out page needs a frame again).
+            let need = self.frames_needed(pid, vma, addr, addr + PAGE_SIZE, write);
+            if !self.config.auto_reclaim {
+                if need > self.frames.free_count() {
+                    return Err(anonmap_abi::err!(
+                        ENOMEM,
+                        "fault at {addr:#x}: no free page frame (out of simulated RAM)"
+                    ));
+                }
+                return Ok(());
+            }
+            if self.alloc_pages_reclaim(need) {
+                return Ok(());
+            }
+            match self.out_of_memory(pid) {
+                OomOutcome::KilledOther => continue,
+                OomOutcome::KilledSelf => return Err(Machine::killed_by_oom(pid)),
+                OomOutcome::NoVictim => {
+                    return Err(anonmap_abi::err!(
+                        ENOMEM,
+                        "fault at {addr:#x}: out of memory and no killable process (the \
+                         kernel would panic here)"
+                    ))
+                }
+            }
+        }
     }
 
     /// The grows-down VMA that a fault at `addr` may extend (`expand_downwards` rules), if any.
@@ -198,6 +243,10 @@ impl Machine {
     /// `handle_pte_fault` for one page already validated.
     fn handle_fault(&mut self, pid: Pid, vma: VmaId, addr: u64, write: bool) {
         let mut pte = self.procs[&pid].mm.pt.get(vpn(addr));
+        // An access the PTE allows takes no fault.
+        if !pte.is_present() || (write && !pte.write()) {
+            self.vm_events.pgfault += 1;
+        }
         if pte.is_swap() {
             self.do_swap_page(pid, vma, addr, write);
             pte = self.procs[&pid].mm.pt.get(vpn(addr));
@@ -276,17 +325,15 @@ impl Machine {
         }
         // wp_page_copy: a private copy replaces the shared page (or the zero page).
         let new = self.alloc_anon_page(vma, addr);
+        if pfn != ZERO_PFN && self.vmas[vma.0].flags & VM_LOCKED != 0 {
+            self.munlock_folio(pfn); // folio_remove_rmap_pte
+        }
         let counters = &mut self.procs.get_mut(&pid).expect("live").mm.counters;
         counters.rss_anon += 1;
         if pfn != ZERO_PFN {
-            let locked = self.vmas[vma.0].flags & VM_LOCKED != 0;
             let old = &mut self.frames[pfn];
             old.mapcount -= 1;
             *counters.rss_mut(mm_counter_index(old)) -= 1;
-            if locked {
-                super::mlock::munlock_frame(old); // folio_remove_rmap_pte
-                self.lru_note(pfn);
-            }
             if !self.frames.put(pfn) {
                 self.free_swap_cache(pfn);
             }
@@ -395,6 +442,8 @@ impl Machine {
                 )
                 .expect("frames were counted before the apply pass");
             self.lru_note(pfn);
+            self.vm_events.pgmajfault += 1;
+            self.vm_events.pswpin += 1;
             self.files[f.0].cache.insert(index, pfn);
             self.swap_free(slot);
             return pfn;
@@ -409,6 +458,10 @@ impl Machine {
             .alloc(page_flags::CACHE | swapbacked, Mapping::File(f), index)
             .expect("frames were counted before the apply pass");
         self.lru_note(pfn);
+        if swapbacked == 0 {
+            // filemap_fault read the page from the file: VM_FAULT_MAJOR.
+            self.vm_events.pgmajfault += 1;
+        }
         self.files[f.0].cache.insert(index, pfn);
         pfn
     }
@@ -509,8 +562,8 @@ impl Machine {
     }
 
     /// One fault at `addr` in `vma`, for GUP (the caller has checked the VMA's permissions):
-    /// EFAULT beyond the end of the mapped file (SIGBUS), ENOMEM when the frames it may need are
-    /// not free; otherwise `handle_fault`.
+    /// EFAULT beyond the end of the mapped file (SIGBUS); otherwise room for its frames
+    /// (`make_room_for_fault`, whose errors it returns), then `handle_fault`.
     pub(super) fn fault_one(
         &mut self,
         pid: Pid,
@@ -528,13 +581,7 @@ impl Machine {
                 ));
             }
         }
-        let need = self.frames_needed(pid, vma, addr, addr + PAGE_SIZE, write);
-        if need > self.frames.free_count() {
-            return Err(anonmap_abi::err!(
-                ENOMEM,
-                "fault at {addr:#x}: no free page frame (out of simulated RAM)"
-            ));
-        }
+        self.make_room_for_fault(pid, vma, addr, write)?;
         self.handle_fault(pid, vma, addr, write);
         Ok(())
     }

@@ -8,15 +8,18 @@
 //! directions, active-VMA, child and reference counts; file i_mmap indexes; name refcounts;
 //! swap slot counts against the swap PTEs, the shmem objects' swapped pages, the swap cache,
 //! the free slots, MM_SWAPENTS; locked_vm against the locked VMAs; the mlock state of each
-//! frame (PG_mlocked with PG_unevictable and a lock count); lazyfree pages outside the swap
-//! cache; no soft-dirty state on a machine without soft-dirty tracking.
+//! frame (PG_mlocked with PG_unevictable and a lock count, never on the active list, and set on
+//! every page-cache page a VM_LOCKED VMA maps); PG_swapbacked by kind of page (lazyfree pages,
+//! anonymous and outside the swap cache, are the only swap-less anonymous ones); no soft-dirty
+//! state on a machine without soft-dirty tracking, and with it, armed VMAs map a page writable
+//! only through a soft-dirty PTE.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::frames::{page_flags, Mapping, ZERO_PFN};
 use super::process::mm_counter_index;
 use super::types::{page_aligned, vpn, AnonVmaId, NameId, PAGE_SHIFT};
-use super::vma::{vm_class, VmClass, VM_LOCKED, VM_SOFTDIRTY};
+use super::vma::{vm_class, VmClass, VM_LOCKED, VM_SOFTDIRTY, VM_SPECIAL};
 use super::Machine;
 
 impl Machine {
@@ -30,6 +33,8 @@ impl Machine {
         let mut file_entries: BTreeSet<(u32, u64, u64, u32)> = BTreeSet::new();
         let mut live_vmas = 0usize;
         let mut swap_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        // Frames some VM_LOCKED (and not VM_SPECIAL) VMA maps.
+        let mut locked_mapped: BTreeSet<u32> = BTreeSet::new();
         for (pid, p) in &self.procs {
             let mm = &p.mm;
             let (mut total, mut data, mut stack, mut exec) = (0u64, 0u64, 0u64, 0u64);
@@ -94,7 +99,8 @@ impl Machine {
             }
             let c = &mm.counters;
             // locked_vm counts every VM_LOCKED VMA page; it may count more, as the kernel's
-            // does after MREMAP_DONTUNMAP unlocks a source VMA without uncharging it.
+            // does after MREMAP_DONTUNMAP unlocks a source VMA without uncharging it ("we
+            // won't unmap we don't need to touch locked_vm"), so it is a lower bound only.
             let locked: u64 = mm
                 .vmas
                 .values()
@@ -164,6 +170,17 @@ impl Machine {
                     err = Some(format!("pid {pid}: PTE at {addr:#x} is neither present nor swap"));
                     return;
                 }
+                // With soft-dirty tracking armed on the VMA, a clean PTE is kept read-only so
+                // that the next write faults and marks it (`pte_needs_soft_dirty_wp`): every
+                // fault that makes a PTE writable marks it soft-dirty too.
+                let vflags = self.vmas[id.0].flags;
+                if self.soft_dirty_armed(vflags) && pte.write() && !pte.soft_dirty() {
+                    err = Some(format!(
+                        "pid {pid}: writable PTE at {addr:#x} without its soft-dirty bit in a VMA \
+                         armed for soft-dirty tracking"
+                    ));
+                    return;
+                }
                 let pfn = pte.pfn();
                 if pfn == ZERO_PFN {
                     return;
@@ -175,6 +192,9 @@ impl Machine {
                 }
                 *mapcount.entry(pfn.0).or_default() += 1;
                 rss[mm_counter_index(f)] += 1;
+                if vflags & (VM_LOCKED | VM_SPECIAL) == VM_LOCKED {
+                    locked_mapped.insert(pfn.0);
+                }
                 let v = &self.vmas[id.0];
                 let reachable = match f.mapping {
                     Mapping::Anon(av) => v.chain.contains(&av),
@@ -275,8 +295,35 @@ impl Machine {
                     f.mlock_count
                 ));
             }
-            if f.is_anon() && !f.has(page_flags::SWAPBACKED) && f.has(page_flags::SWAPCACHE) {
-                return Err(format!("pfn {i}: lazyfree but in the swap cache"));
+            if mlocked && f.has(page_flags::ACTIVE) {
+                return Err(format!("pfn {i}: mlocked but on the active list"));
+            }
+            // The kernel's mlock_count is approximate, too low (a swap-in maps a page it reads
+            // afresh without mlocking it, `folio_add_new_anon_rmap`, and a later munlock may
+            // then take the last lock of a page another locked VMA maps) or too high (a
+            // MREMAP_DONTUNMAP source keeps its pages mlocked); but every page-cache page a
+            // locked VMA maps was mlocked when mapped or by the mlock walk, and stays so.
+            if !mlocked && !f.is_anon() && locked_mapped.contains(&i) {
+                return Err(format!(
+                    "pfn {i}: a page-cache page a VM_LOCKED VMA maps but not mlocked"
+                ));
+            }
+            // PG_swapbacked: anonymous pages but lazyfree ones (MADV_FREE), which are never in
+            // the swap cache; shmem pages and swap-cache pages (a page read ahead has no
+            // mapping yet); never a regular file's page.
+            let swapbacked = f.has(page_flags::SWAPBACKED);
+            let want = match f.mapping {
+                Mapping::Anon(_) => swapbacked || !f.has(page_flags::SWAPCACHE),
+                Mapping::File(fid) => {
+                    swapbacked == (self.files[fid.0].kind == super::files::FileKind::Shmem)
+                }
+                Mapping::None => swapbacked && f.has(page_flags::SWAPCACHE),
+            };
+            if !want || f.is_anon() != matches!(f.mapping, Mapping::Anon(_)) {
+                return Err(format!(
+                    "pfn {i}: mapping {:?} with flags {:#x} (swap-backed {swapbacked})",
+                    f.mapping, f.flags
+                ));
             }
             if let Mapping::Anon(av) = f.mapping {
                 if self.anon_vmas.get(av.0).is_none() {

@@ -29,7 +29,8 @@
 //! - `mlock`: mlock, munlock, mlockall and page-table population (mm/mlock.c, mm/gup.c).
 //! - [`views`]: smaps/status/pagemap/rmap/name-table views (fs/proc/task_mmu.c).
 //! - [`invariants`]: `check_invariants`, which recomputes every cached number.
-//! - [`watermarks`]: the zone's min/low/high watermarks.
+//! - [`watermarks`]: the zone's min/low/high watermarks; [`vmscan`]: LRU aging, kswapd and
+//!   direct reclaim (mm/vmscan.c); `oom`: the OOM killer and the kernel log (mm/oom_kill.c).
 //! - `serde_array`: serde for the page tables' 512-entry arrays.
 
 #![forbid(unsafe_code)]
@@ -45,6 +46,7 @@ mod mlock;
 mod mmap;
 mod mremap;
 pub mod names;
+mod oom;
 pub mod pagetable;
 mod placement;
 pub mod process;
@@ -56,6 +58,7 @@ pub mod types;
 pub mod views;
 pub mod vma;
 mod vma_tree;
+pub mod vmscan;
 pub mod watermarks;
 
 use std::collections::BTreeMap;
@@ -82,6 +85,16 @@ pub struct MachineConfig {
     /// as on the kernel the oracle cases come from.
     #[serde(default)]
     pub soft_dirty: bool,
+    /// Memory pressure as on Linux: an allocation that finds free memory low wakes kswapd (run
+    /// when the call returns) and below the min watermark reclaims directly, and the OOM killer
+    /// ends what reclaim cannot. Off, a fault that finds no free frame fails with ENOMEM and
+    /// changes nothing (the machine the page-level reference model of the tests predicts).
+    #[serde(default = "yes")]
+    pub auto_reclaim: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl MachineConfig {
@@ -91,6 +104,7 @@ impl MachineConfig {
             ram_bytes,
             swap_bytes: 0,
             soft_dirty: false,
+            auto_reclaim: true,
         }
     }
 }
@@ -102,6 +116,7 @@ impl Default for MachineConfig {
             ram_bytes: 4 << 30,
             swap_bytes: 1 << 30,
             soft_dirty: false,
+            auto_reclaim: true,
         }
     }
 }
@@ -142,6 +157,19 @@ pub struct Machine {
     /// drain, in the order the changes happened. Invariant: empty between calls.
     #[serde(skip)]
     lru_pending: Vec<types::Pfn>,
+    /// The LRU's reclaim costs and kswapd's failure count.
+    #[serde(default)]
+    reclaim_state: vmscan::ReclaimState,
+    /// The vmstat event counters.
+    #[serde(default)]
+    vm_events: vmscan::VmEvents,
+    /// An allocation of this call went below the low watermark: kswapd runs when it returns.
+    /// Invariant: false between calls.
+    #[serde(skip)]
+    kswapd_wanted: bool,
+    /// The kernel log (`kmsg`), oldest first, bounded.
+    #[serde(default)]
+    kmsg: std::collections::VecDeque<String>,
 }
 
 impl Machine {
@@ -161,6 +189,10 @@ impl Machine {
             next_shmem_ino: 1,
             mlock_batch: None,
             lru_pending: Vec::new(),
+            reclaim_state: vmscan::ReclaimState::default(),
+            vm_events: vmscan::VmEvents::default(),
+            kswapd_wanted: false,
+            kmsg: std::collections::VecDeque::new(),
         }
     }
 
@@ -174,7 +206,9 @@ impl Machine {
     /// before a later check fails), exactly as the kernel does.
     pub fn apply(&mut self, call: &Call) -> Result<Outcome, Error> {
         let result = self.apply_call(call);
-        // The LRU batches settle after every call (`lru_add_drain_all`).
+        // kswapd, woken by an allocation of the call, balances the node before the next call;
+        // then the LRU batches settle (`lru_add_drain_all`).
+        self.run_kswapd_if_woken();
         self.lru_add_drain();
         result
     }
@@ -199,6 +233,9 @@ impl Machine {
             Call::Mlockall(a) => self.mlockall(a).map(|()| Outcome::Done),
             Call::Munlockall(a) => self.munlockall(a).map(|()| Outcome::Done),
             Call::ClearRefs(a) => self.clear_refs(a).map(|()| Outcome::Done),
+            Call::OomScoreAdj(a) => self
+                .set_oom_score_adj(a.pid, a.value, true)
+                .map(|()| Outcome::Done),
         }
     }
 

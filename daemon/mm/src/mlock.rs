@@ -93,6 +93,16 @@ impl Machine {
         if pfn == ZERO_PFN {
             return;
         }
+        // The kernel queues a munlock in the same per-CPU batch as the mlocks, which the drain
+        // applies in order: an mlock of this page still waiting there (a GUP walk mapped the
+        // page into a locked VMA, then its COW unmaps it) counts before this munlock does.
+        if let Some(batch) = &mut self.mlock_batch {
+            let waiting = batch.iter().filter(|&&p| p == pfn).count();
+            batch.retain(|&p| p != pfn);
+            for _ in 0..waiting {
+                self.mlock_folio_settle(pfn);
+            }
+        }
         munlock_frame(&mut self.frames[pfn]);
         self.lru_note(pfn);
     }

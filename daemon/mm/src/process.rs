@@ -121,6 +121,14 @@ pub struct Process {
     /// comm: at most 15 bytes.
     pub comm: String,
     pub mm: Mm,
+    /// `signal->oom_score_adj`, -1000..=1000 (`oom::OOM_SCORE_ADJ_MIN` never killed); fork
+    /// copies it.
+    #[serde(default)]
+    pub oom_score_adj: i16,
+    /// `signal->oom_score_adj_min`: the floor an unprivileged writer may not go below, set by
+    /// each privileged write; fork copies it.
+    #[serde(default)]
+    pub oom_score_adj_min: i16,
 }
 
 /// TASK_COMM_LEN less the NUL.
@@ -199,6 +207,8 @@ impl Machine {
                 ppid: 0,
                 uid,
                 comm,
+                oom_score_adj: 0,
+                oom_score_adj_min: 0,
                 mm: Mm {
                     start_brk,
                     brk: start_brk,
@@ -283,6 +293,10 @@ impl Machine {
         };
         let child = self.choose_pid(child)?;
         let parent_counters = self.procs[&parent].mm.counters.clone();
+        let (oom_score_adj, oom_score_adj_min) = {
+            let p = &self.procs[&parent];
+            (p.oom_score_adj, p.oom_score_adj_min)
+        };
         self.procs.insert(
             child,
             Process {
@@ -290,6 +304,8 @@ impl Machine {
                 ppid: parent,
                 uid,
                 comm,
+                oom_score_adj,
+                oom_score_adj_min,
                 mm: Mm {
                     start_brk,
                     brk,

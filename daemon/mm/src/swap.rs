@@ -6,9 +6,10 @@
 //! from every process that maps it at once (`try_to_unmap` walks the rmap):
 //! - a swap-backed anonymous page gets a swap slot (its own if it is in the swap cache); every
 //!   PTE that maps it becomes a swap entry for that slot, marked exclusive if the page was
-//!   PageAnonExclusive; the frame is freed by a complete reclaim and stays in the swap cache
-//!   after MADV_PAGEOUT's single pass ([`ReclaimMode`]). With no free slot it is activated
-//!   instead;
+//!   PageAnonExclusive; the frame is freed by a complete reclaim and, if dirty (new to swap,
+//!   or written since it was read), stays in the swap cache after MADV_PAGEOUT's single pass
+//!   ([`ReclaimMode`]). With no free slot it is activated instead; a locked VMA stops the walk,
+//!   mlocking the page, which then gives up its swap cache if it can (`activate_locked`);
 //! - a lazyfree page (MADV_FREE, not swap-backed) is discarded mapping by mapping while it is
 //!   clean; a mapping whose PTE is dirty, or a page already PG_dirty, stops the walk: the page
 //!   is swap-backed again, keeps its remaining mappings and is activated;
@@ -50,7 +51,8 @@ use anonmap_abi::{Error, ReclaimArgs};
 /// kswapd and the flusher do between them: a dirty file page is written back and dropped, a
 /// swapped-out page's frame freed. `Pageout` is MADV_PAGEOUT's single pass of
 /// `shrink_folio_list`: a dirty file page is left unmapped and dirty, and a swapped-out page
-/// stays in the swap cache, unmapped, while its asynchronous write completes, until a later
+/// that had to be written (dirty: new to swap, or written since a swap-in) stays in the swap
+/// cache, unmapped, while its asynchronous write completes (a clean one is freed), until a later
 /// reclaim pass or the last swap entry of its slot frees it; a fault then finds it there, still
 /// anonymous (`folio_add_anon_rmap_ptes`, which mlocks it in a locked VMA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +280,7 @@ impl Machine {
     /// when a locked VMA stopped the walk.
     fn unmap_everywhere(&mut self, pfn: Pfn) -> bool {
         let walk = self.rmap_walk(pfn).expect("an allocated page");
+        self.count_rmap_walk(walk.vmas_visited);
         for hit in walk.hits {
             if self.met_vm_locked(pfn, hit.vma) {
                 return false;
@@ -323,6 +326,7 @@ impl Machine {
     /// activates it. Whether the page was discarded whole.
     fn discard_lazyfree(&mut self, pfn: Pfn) -> bool {
         let walk = self.rmap_walk(pfn).expect("an allocated anon page");
+        self.count_rmap_walk(walk.vmas_visited);
         for hit in walk.hits {
             if self.met_vm_locked(pfn, hit.vma) {
                 return false;
@@ -350,8 +354,9 @@ impl Machine {
     /// cache; a new one puts it there, `add_to_swap`), every mapping replaced by a swap entry
     /// through the rmap; then, for a complete reclaim, the frame is freed, while MADV_PAGEOUT
     /// leaves it in the swap cache (see [`ReclaimMode`]). With no free slot the page is
-    /// activated instead (`activate_locked`); a locked VMA stops the walk, leaving the page in
-    /// the swap cache with the mappings not reached yet.
+    /// activated instead (`activate_locked`); a locked VMA stops the walk, mlocking the page
+    /// there, which then gives up its swap cache unless the mappings reached before hold swap
+    /// entries for it (`activate_locked`: `folio_free_swap` of an mlocked page).
     fn swap_out(&mut self, pfn: Pfn, mode: ReclaimMode) -> bool {
         let slot = match self.swap.slot_of(pfn) {
             Some(s) => s,
@@ -360,7 +365,9 @@ impl Machine {
                     self.swap.cache.insert(s, pfn);
                     self.swap.cached_slot.insert(pfn, s);
                     let f = &mut self.frames[pfn];
-                    f.flags |= page_flags::SWAPCACHE;
+                    // folio_alloc_swap, then folio_mark_dirty: the page must be written out
+                    // even if a lazily freed PTE dirty bit was lost.
+                    f.flags |= page_flags::SWAPCACHE | page_flags::DIRTY;
                     f.refcount += 1;
                     s
                 }
@@ -372,31 +379,42 @@ impl Machine {
         };
         let exclusive = self.frames[pfn].has(page_flags::EXCLUSIVE);
         let walk = self.rmap_walk(pfn).expect("an allocated anon page");
+        self.count_rmap_walk(walk.vmas_visited);
         for hit in walk.hits {
             if self.met_vm_locked(pfn, hit.vma) {
+                // activate_locked: "Not a candidate for swapping, so reclaim swap space", as
+                // the page is mlocked now.
+                self.folio_free_swap(pfn);
                 return false;
             }
             let mm = &mut self.procs.get_mut(&hit.pid).expect("live").mm;
-            let soft_dirty = mm.pt.get(vpn(hit.vaddr)).soft_dirty();
+            let old = mm.pt.get(vpn(hit.vaddr));
             mm.pt.set(
                 vpn(hit.vaddr),
-                Pte::swap(slot, exclusive).with_soft_dirty(soft_dirty),
+                Pte::swap(slot, exclusive).with_soft_dirty(old.soft_dirty()),
             );
             mm.counters.rss_anon -= 1;
             mm.counters.swap_ents += 1;
             self.swap.counts[slot as usize] += 1;
-            self.frames[pfn].mapcount -= 1;
+            let f = &mut self.frames[pfn];
+            // try_to_unmap_one: the PTE's dirty bit goes to the page.
+            if old.dirty() {
+                f.flags |= page_flags::DIRTY;
+            }
+            f.mapcount -= 1;
             self.frames.put(pfn);
         }
-        if mode == ReclaimMode::Pageout {
-            // Under writeback, on the inactive list, no longer exclusive (its swap entries say
-            // whether it was).
+        if mode == ReclaimMode::Pageout && self.frames[pfn].has(page_flags::DIRTY) {
+            // pageout(): under writeback, clean, on the inactive list, no longer exclusive
+            // (its swap entries say whether it was). A clean page (a swap-cache page its slot
+            // still holds, not written since it was read) needs no write and is freed below
+            // (`__remove_mapping`).
             let f = &mut self.frames[pfn];
             f.flags &= !(page_flags::EXCLUSIVE | page_flags::ACTIVE | page_flags::DIRTY);
             return true;
         }
-        // Written out, the unmapped page leaves the swap cache and is freed; its slot holds
-        // the data.
+        // Written out (or clean), the unmapped page leaves the swap cache and is freed; its
+        // slot holds the data.
         self.swap.cache.remove(&slot);
         self.swap.cached_slot.remove(&pfn);
         self.frames[pfn].flags &= !page_flags::SWAPCACHE;
@@ -421,9 +439,11 @@ impl Machine {
         let slot = pte.swap_slot();
         let pfn = match self.swap.cached(slot) {
             Some(pfn) => pfn,
-            None => self
-                .swap_cache_add_new(slot)
-                .expect("frames were counted before the apply pass"),
+            None => {
+                self.vm_events.pgmajfault += 1;
+                self.swap_cache_add_new(slot)
+                    .expect("frames were counted before the apply pass")
+            }
         };
         // The fault's own reference, which becomes the new mapping's.
         self.frames[pfn].refcount += 1;
@@ -493,6 +513,7 @@ impl Machine {
             0,
         )?;
         self.lru_note(pfn);
+        self.vm_events.pswpin += 1;
         self.swap.cache.insert(slot, pfn);
         self.swap.cached_slot.insert(pfn, slot);
         Some(pfn)

@@ -412,4 +412,70 @@ impl anonmap_proc::Source for Machine {
     fn meminfo(&self) -> MeminfoView {
         self.meminfo_view()
     }
+    fn oom(&self, pid: u32) -> Option<anonmap_proc::view::OomView> {
+        let p = self.procs.get(&pid)?;
+        Some(anonmap_proc::view::OomView {
+            score: self.oom_score(pid)?,
+            score_adj: p.oom_score_adj,
+            score_adj_min: p.oom_score_adj_min,
+        })
+    }
+    fn vmstat(&self) -> anonmap_proc::view::VmstatView {
+        self.vmstat_view()
+    }
+    fn kmsg(&self) -> Vec<String> {
+        self.kmsg_lines().map(str::to_string).collect()
+    }
+}
+
+impl Machine {
+    /// What `/proc/vmstat` shows (mm/vmstat.c `vmstat_start`): the page counts in pages, as
+    /// meminfo's numbers divided by 4 (one node, one zone), the dirty thresholds
+    /// `global_dirty_limits` derives from them, and the event counters.
+    pub fn vmstat_view(&self) -> anonmap_proc::view::VmstatView {
+        let pages = |kb: u64| kb >> (PAGE_SHIFT - 10);
+        let m = self.meminfo_view();
+        let lru = |list: LruList| self.frames.lru_size(list);
+        let free = pages(m.mem_free_kb);
+        let file_lru = lru(LruList::InactiveFile) + lru(LruList::ActiveFile);
+        let reserve = self.watermarks().total_reserve(self.frames.total());
+        let (background, dirty) =
+            anonmap_proc::render::vmstat::global_dirty_limits(free, file_lru, reserve);
+        let e = self.vm_events();
+        anonmap_proc::view::VmstatView {
+            nr_free_pages: free,
+            nr_inactive_anon: lru(LruList::InactiveAnon),
+            nr_active_anon: lru(LruList::ActiveAnon),
+            nr_inactive_file: lru(LruList::InactiveFile),
+            nr_active_file: lru(LruList::ActiveFile),
+            nr_unevictable: lru(LruList::Unevictable),
+            nr_mlock: pages(m.mlocked_kb),
+            nr_anon_pages: pages(m.anon_pages_kb),
+            nr_mapped: pages(m.mapped_kb),
+            nr_file_pages: pages(m.cached_kb + m.swap_cached_kb),
+            nr_shmem: pages(m.shmem_kb),
+            nr_page_table_pages: pages(m.page_tables_kb),
+            nr_swapcached: pages(m.swap_cached_kb),
+            nr_dirty_threshold: dirty,
+            nr_dirty_background_threshold: background,
+            pswpin: e.pswpin,
+            pswpout: e.pswpout,
+            allocstall: e.allocstall,
+            pgactivate: e.pgactivate,
+            pgdeactivate: e.pgdeactivate,
+            pgfault: e.pgfault,
+            pgmajfault: e.pgmajfault,
+            pgrefill: e.pgrefill,
+            pgsteal_kswapd: e.pgsteal_kswapd,
+            pgsteal_direct: e.pgsteal_direct,
+            pgscan_kswapd: e.pgscan_kswapd,
+            pgscan_direct: e.pgscan_direct,
+            pgscan_anon: e.pgscan_anon,
+            pgscan_file: e.pgscan_file,
+            pgsteal_anon: e.pgsteal_anon,
+            pgsteal_file: e.pgsteal_file,
+            pageoutrun: e.pageoutrun,
+            oom_kill: e.oom_kill,
+        }
+    }
 }

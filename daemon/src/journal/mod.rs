@@ -137,6 +137,7 @@ pub fn parse_header(line: &str) -> Option<(u64, MachineConfig)> {
             ram_bytes: ram?,
             swap_bytes: swap?,
             soft_dirty: soft_dirty != 0,
+            auto_reclaim: true,
         },
     ))
 }

@@ -17,6 +17,7 @@ const SIZES: MachineConfig = MachineConfig {
     ram_bytes: 512 << 20,
     swap_bytes: 0,
     soft_dirty: false,
+    auto_reclaim: true,
 };
 
 fn write_journal(dir: &Path, gen: u64, body: &str) {

@@ -180,8 +180,23 @@ mod tests {
         );
         assert_eq!(
             run(&m, &mut p, "read path=/"),
-            "ok bytes=21\n3\nrmap\nnames\nmeminfo\n"
+            "ok bytes=33\n3\nrmap\nnames\nmeminfo\nvmstat\nkmsg\n"
         );
+        assert_eq!(
+            run(&m, &mut p, "read path=3/oom_score_adj"),
+            "ok bytes=2\n0\n"
+        );
+        assert_eq!(
+            run(&m, &mut p, "oom_score_adj pid=3 value=-500"),
+            "ok\n",
+            "the op, then its file"
+        );
+        assert_eq!(
+            run(&m, &mut p, "read path=3/oom_score_adj"),
+            "ok bytes=5\n-500\n"
+        );
+        assert_eq!(run(&m, &mut p, "read path=kmsg"), "ok bytes=0\n");
+        assert!(run(&m, &mut p, "read path=vmstat").starts_with("ok bytes="));
         assert!(run(&m, &mut p, "read path=3/pagemap").starts_with("err EINVAL pagemap is binary"));
         assert!(run(&m, &mut p, "read path=3/pagemap offset=0 len=1G").starts_with("err EINVAL"));
         assert_eq!(

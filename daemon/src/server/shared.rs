@@ -4,8 +4,9 @@
 //! are formatted after it is released. No lock is held across an `.await`.
 //!
 //! The socket's connections wait for durability before replying (asynchronously); the FUSE
-//! threads, which apply the call a write to `<pid>/clear_refs` makes, wait on this machine's
-//! own copy of the journal's durable number, blocking ([`SharedMachine::apply_durably`]).
+//! threads, which apply the call a write to `<pid>/clear_refs` or `<pid>/oom_score_adj` makes,
+//! wait on this machine's own copy of the journal's durable number, blocking
+//! ([`SharedMachine::apply_durably`]).
 
 use std::future::Future;
 use std::path::Path;

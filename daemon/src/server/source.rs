@@ -1,11 +1,13 @@
 //! The tree's side: `impl Source for SharedMachine`. Each read method takes the read lock,
-//! builds one view and releases the lock; the tree formats the text afterwards. The one write,
-//! `<pid>/clear_refs`, applies its call as the socket applies a request of the writer's uid
-//! (owner check, journal) and returns once the call is durable.
+//! builds one view and releases the lock; the tree formats the text afterwards. The writes,
+//! `<pid>/clear_refs` and `<pid>/oom_score_adj`, apply their call as the socket applies a
+//! request of the writer's uid (owner check, journal) and return once the call is durable.
 
 use anonmap_abi::{Call, Error};
 use anonmap_proc::tree;
-use anonmap_proc::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
+use anonmap_proc::view::{
+    AddressSpaceView, MeminfoView, NameObjectView, OomView, RmapView, StatusView, VmstatView,
+};
 use anonmap_proc::Source;
 
 use super::SharedMachine;
@@ -48,6 +50,18 @@ impl Source for SharedMachine {
         Source::meminfo(&self.read().machine)
     }
 
+    fn oom(&self, pid: u32) -> Option<OomView> {
+        Source::oom(&self.read().machine, pid)
+    }
+
+    fn vmstat(&self) -> VmstatView {
+        Source::vmstat(&self.read().machine)
+    }
+
+    fn kmsg(&self) -> Vec<String> {
+        Source::kmsg(&self.read().machine)
+    }
+
     fn owner(&self, pid: u32) -> Option<u32> {
         self.read().machine.owner(pid)
     }
@@ -64,8 +78,8 @@ impl Source for SharedMachine {
 }
 
 /// Every text file of the tree of `source`, rendered, each after a `==> PATH <==` line: every
-/// pid's maps, smaps, smaps_rollup, status, statm and comm, `rmap/<pfn>` of every resident pfn,
-/// `names` and `meminfo`. Two sources with the same dump show the same tree (tests compare a
+/// pid's maps, smaps, smaps_rollup, status, statm, comm, oom_score and oom_score_adj,
+/// `rmap/<pfn>` of every resident pfn, `names`, `meminfo`, `vmstat` and `kmsg`. Two sources with the same dump show the same tree (tests compare a
 /// recovered daemon with a fresh replay this way).
 pub fn dump(source: &dyn Source) -> String {
     let mut out = String::new();

@@ -25,6 +25,8 @@
 
 use anonmap_abi::Errno;
 
+use crate::kstrtox::{c_string, kstrtoint, strstrip};
+
 /// `sizeof(buffer) - 1`: the most bytes of one write the kernel looks at.
 pub const MAX_BYTES: usize = 12;
 
@@ -46,92 +48,12 @@ pub struct ClearRefsWrite {
 /// with (EINVAL for anything but an integer from 1 to 5, ERANGE for one out of `int`'s range).
 pub fn parse(data: &[u8]) -> Result<ClearRefsWrite, Errno> {
     let count = data.len().min(MAX_BYTES);
-    let buffer = &data[..count];
     // The zeroed buffer makes it a C string: it ends at the first NUL byte.
-    let c_string = match buffer.iter().position(|&b| b == 0) {
-        Some(nul) => &buffer[..nul],
-        None => buffer,
-    };
-    let value = kstrtoint(strstrip(c_string))?;
+    let value = kstrtoint(strstrip(c_string(&data[..count])), 10)?;
     if !(FIRST..=LAST).contains(&value) {
         return Err(Errno::EINVAL);
     }
     Ok(ClearRefsWrite { value, count })
-}
-
-/// The kernel's `isspace` (lib/ctype.c): `\t \n \v \f \r`, space, and 0xA0 (no-break space in
-/// its Latin-1 table).
-fn is_kernel_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0xa0)
-}
-
-/// `strstrip` (`strim`): without the trailing, then the leading, white space.
-fn strstrip(s: &[u8]) -> &[u8] {
-    let end = s
-        .iter()
-        .rposition(|&b| !is_kernel_space(b))
-        .map_or(0, |i| i + 1);
-    let s = &s[..end];
-    let start = s
-        .iter()
-        .position(|&b| !is_kernel_space(b))
-        .unwrap_or(s.len());
-    &s[start..]
-}
-
-/// `kstrtoint(s, 10, &res)`: `kstrtoll`, then ERANGE unless the value fits an `int`.
-fn kstrtoint(s: &[u8]) -> Result<i32, Errno> {
-    i32::try_from(kstrtoll(s)?).map_err(|_| Errno::ERANGE)
-}
-
-/// `kstrtoll(s, 10, &res)`: a `-` and the magnitude (ERANGE beyond `i64::MIN`), or an
-/// optional `+` and the value (ERANGE beyond `i64::MAX`).
-fn kstrtoll(s: &[u8]) -> Result<i64, Errno> {
-    if let Some(rest) = s.strip_prefix(b"-") {
-        let tmp = kstrtoull_unsigned(rest)?;
-        // `if ((long long)-tmp > 0) return -ERANGE;`
-        let negated = tmp.wrapping_neg() as i64;
-        if negated > 0 {
-            return Err(Errno::ERANGE);
-        }
-        Ok(negated)
-    } else {
-        let rest = s.strip_prefix(b"+").unwrap_or(s);
-        let tmp = kstrtoull_unsigned(rest)?;
-        i64::try_from(tmp).map_err(|_| Errno::ERANGE)
-    }
-}
-
-/// `_kstrtoull(s, 10, &res)`: decimal digits (ERANGE on overflow, which is checked first;
-/// EINVAL for none), then at most one newline and nothing else.
-fn kstrtoull_unsigned(s: &[u8]) -> Result<u64, Errno> {
-    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
-    let mut value = 0u64;
-    let mut overflow = false;
-    for &b in &s[..digits] {
-        match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-        {
-            Some(v) => value = v,
-            None => {
-                overflow = true;
-                value = value.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-            }
-        }
-    }
-    if overflow {
-        return Err(Errno::ERANGE);
-    }
-    if digits == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let rest = &s[digits..];
-    let rest = rest.strip_prefix(b"\n").unwrap_or(rest);
-    if !rest.is_empty() {
-        return Err(Errno::EINVAL);
-    }
-    Ok(value)
 }
 
 #[cfg(test)]
@@ -248,26 +170,5 @@ mod tests {
         ] {
             assert_fails_with(data, Errno::ERANGE);
         }
-    }
-
-    #[test]
-    fn kstrtoll_bounds_and_overflow() {
-        assert_eq!(kstrtoll(b"9223372036854775807"), Ok(i64::MAX));
-        assert_eq!(kstrtoll(b"9223372036854775808"), Err(Errno::ERANGE));
-        assert_eq!(kstrtoll(b"-9223372036854775808"), Ok(i64::MIN));
-        assert_eq!(kstrtoll(b"-9223372036854775809"), Err(Errno::ERANGE));
-        assert_eq!(kstrtoll(b"18446744073709551616"), Err(Errno::ERANGE));
-        // Overflow is reported before the junk after the digits.
-        assert_eq!(kstrtoll(b"99999999999999999999x"), Err(Errno::ERANGE));
-        assert_eq!(kstrtoll(b"-0"), Ok(0));
-        assert_eq!(kstrtoll(b"42\n"), Ok(42));
-    }
-
-    #[test]
-    fn strstrip_trims_both_ends() {
-        assert_eq!(strstrip(b"  a b \n"), b"a b");
-        assert_eq!(strstrip(b" \t\n"), b"");
-        assert_eq!(strstrip(b""), b"");
-        assert_eq!(strstrip(b"x"), b"x");
     }
 }

@@ -13,7 +13,8 @@ use anonmap_abi::{err, Call, Error};
 
 use crate::source::Source;
 use crate::view::{
-    AddressSpaceView, MeminfoView, NameObjectView, RmapMapper, RmapView, StatusView, VmaView,
+    AddressSpaceView, MeminfoView, NameObjectView, OomView, RmapMapper, RmapView, StatusView,
+    VmaView, VmstatView,
 };
 
 /// One fake process.
@@ -25,6 +26,8 @@ pub struct FakeProcess {
     pub pagemap: BTreeMap<u64, u64>,
     /// The owner (0, root, unless a test says otherwise).
     pub uid: u32,
+    /// `oom_score`, `oom_score_adj` and its floor (all 0 unless a test says otherwise).
+    pub oom: OomView,
 }
 
 /// The whole fake machine.
@@ -37,6 +40,9 @@ pub struct FakeState {
     /// The name table, ascending id.
     pub names: Vec<NameObjectView>,
     pub meminfo: MeminfoView,
+    pub vmstat: VmstatView,
+    /// The kernel log, oldest line first.
+    pub kmsg: Vec<String>,
 }
 
 /// A [`Source`] over a [`FakeState`] behind a mutex.
@@ -145,6 +151,18 @@ impl Source for FakeSource {
         self.with(|s| s.meminfo.clone())
     }
 
+    fn oom(&self, pid: u32) -> Option<OomView> {
+        self.with(|s| s.processes.get(&pid).map(|p| p.oom))
+    }
+
+    fn vmstat(&self) -> VmstatView {
+        self.with(|s| s.vmstat.clone())
+    }
+
+    fn kmsg(&self) -> Vec<String> {
+        self.with(|s| s.kmsg.clone())
+    }
+
     fn owner(&self, pid: u32) -> Option<u32> {
         self.with(|s| s.processes.get(&pid).map(|p| p.uid))
     }
@@ -247,6 +265,7 @@ pub fn fake_process(pid: u32, comm: &str, vmas: u64, pages_per_vma: u64) -> Fake
         status,
         pagemap,
         uid: 0,
+        oom: OomView::default(),
     }
 }
 

@@ -1,15 +1,17 @@
-//! The narrow interface through which the tree asks for data, and hands on the one write it
+//! The narrow interface through which the tree asks for data, and hands on the writes it
 //! takes: [`Source`].
 //!
 //! fusefs knows nothing of the simulator. The daemon implements `Source` over its machine: each
 //! method takes the machine's read lock, builds one view, and releases the lock before returning,
 //! so every rendered file comes from one consistent state and no lock is held while formatting.
-//! A write to a writable file (`<pid>/clear_refs`) becomes one [`Call`], applied through
-//! [`Source::apply_as`] as the control socket applies its calls.
+//! A write to a writable file (`<pid>/clear_refs`, `<pid>/oom_score_adj`) becomes one [`Call`],
+//! applied through [`Source::apply_as`] as the control socket applies its calls.
 
 use anonmap_abi::{err, Call, Error};
 
-use crate::view::{AddressSpaceView, MeminfoView, NameObjectView, RmapView, StatusView};
+use crate::view::{
+    AddressSpaceView, MeminfoView, NameObjectView, OomView, RmapView, StatusView, VmstatView,
+};
 
 /// What the tree needs from the machine it shows. Every method answers from one consistent
 /// state; `None` means the object does not exist (the process has exited, the pfn is free).
@@ -32,10 +34,16 @@ pub trait Source: Send + Sync {
     fn names(&self) -> Vec<NameObjectView>;
     /// The machine-wide numbers of `meminfo`.
     fn meminfo(&self) -> MeminfoView;
+    /// The OOM killer's numbers of `pid`: `oom_score`, `oom_score_adj` and its floor.
+    fn oom(&self, pid: u32) -> Option<OomView>;
+    /// The machine-wide numbers of `vmstat`.
+    fn vmstat(&self) -> VmstatView;
+    /// The kernel log, oldest line first: the lines of `kmsg`.
+    fn kmsg(&self) -> Vec<String>;
 
-    /// The uid that owns process `pid`: the owner of its writable file `clear_refs`. `None` if
-    /// there is no such process or the source does not know (the file is then the tree's
-    /// user's, as every other file is).
+    /// The uid that owns process `pid`: the owner of its writable files `clear_refs` and
+    /// `oom_score_adj`. `None` if there is no such process or the source does not know (the
+    /// files are then the tree's user's, as every other file is).
     fn owner(&self, _pid: u32) -> Option<u32> {
         None
     }

@@ -1,5 +1,5 @@
 //! The layout of the tree and its pure operations: lookup, directory listing, rendering, and
-//! the one write.
+//! the writes.
 //!
 //! ```text
 //! /                 0555
@@ -11,23 +11,27 @@
 //! │   ├── statm     0444
 //! │   ├── pagemap   0400  binary; reads must be 8-byte aligned
 //! │   ├── comm      0444
-//! │   └── clear_refs 0200  write-only, owned by the process's owner: `echo 1 > clear_refs`
+//! │   ├── clear_refs 0200  write-only, owned by the process's owner: `echo 1 > clear_refs`
+//! │   ├── oom_score 0444
+//! │   └── oom_score_adj 0644  owned by the process's owner: `echo -500 > oom_score_adj`
 //! ├── rmap/         0555  lists the resident pfns in decimal
 //! │   └── <pfn>     0444  any resident pfn, decimal or 0x-hex
 //! ├── names         0444  the name table
-//! └── meminfo       0444
+//! ├── meminfo       0444
+//! ├── vmstat        0444
+//! └── kmsg          0444  the kernel log, one message per line
 //! ```
 //!
 //! The FUSE adapter and the control socket's `read path=` both go through these functions, so the
 //! two ways of reading a file cannot disagree. Nothing here holds state: each call asks the
-//! [`Source`] for one view and formats it. The one writable file, `<pid>/clear_refs`, turns a
-//! write into the call `clear_refs pid value` ([`write`]), which the source applies as the
-//! control socket applies its calls.
+//! [`Source`] for one view and formats it. The writable files, `<pid>/clear_refs` and
+//! `<pid>/oom_score_adj`, turn a write into the call `clear_refs pid value` or `oom_score_adj
+//! pid value` ([`write`]), which the source applies as the control socket applies its calls.
 
 use std::fmt;
 
 use anonmap_abi::page::{PAGE_SIZE, TASK_SIZE};
-use anonmap_abi::{Call, ClearRefsArgs, Errno, Error};
+use anonmap_abi::{err, Call, ClearRefsArgs, Errno, Error, OomScoreAdjArgs};
 
 use crate::render::{self, PagemapError};
 use crate::source::Source;
@@ -45,12 +49,17 @@ pub enum ProcFile {
     /// Write-only: a write of 1 to 5 is the call `clear_refs` (fs/proc/task_mmu.c
     /// `clear_refs_write`).
     ClearRefs,
+    /// The OOM killer's score of the process (fs/proc/base.c `proc_oom_score`).
+    OomScore,
+    /// Read and write: the process's `oom_score_adj`; a write of -1000 to 1000 is the call
+    /// `oom_score_adj` (fs/proc/base.c `oom_score_adj_write`).
+    OomScoreAdj,
 }
 
 impl ProcFile {
     /// Every file of a `<pid>/` directory, in listing order. New files go at the end: the
     /// position is part of the file's inode number.
-    pub const ALL: [ProcFile; 8] = [
+    pub const ALL: [ProcFile; 10] = [
         ProcFile::Maps,
         ProcFile::Smaps,
         ProcFile::SmapsRollup,
@@ -59,6 +68,8 @@ impl ProcFile {
         ProcFile::Pagemap,
         ProcFile::Comm,
         ProcFile::ClearRefs,
+        ProcFile::OomScore,
+        ProcFile::OomScoreAdj,
     ];
 
     /// The file's name in the directory.
@@ -72,6 +83,8 @@ impl ProcFile {
             ProcFile::Pagemap => "pagemap",
             ProcFile::Comm => "comm",
             ProcFile::ClearRefs => "clear_refs",
+            ProcFile::OomScore => "oom_score",
+            ProcFile::OomScoreAdj => "oom_score_adj",
         }
     }
 
@@ -97,6 +110,10 @@ pub enum Node {
     Names,
     /// `meminfo`
     Meminfo,
+    /// `vmstat`
+    Vmstat,
+    /// `kmsg`
+    Kmsg,
 }
 
 impl Node {
@@ -105,27 +122,31 @@ impl Node {
     }
 
     /// Permission bits as /proc shows them: directories 0555, files 0444, pagemap 0400,
-    /// clear_refs 0200 (`S_IWUSR`).
+    /// clear_refs 0200 (`S_IWUSR`), oom_score_adj 0644 (`S_IRUGO|S_IWUSR`).
     pub fn mode(self) -> u16 {
         match self {
             Node::Root | Node::ProcDir(_) | Node::RmapDir => 0o555,
             Node::ProcFile(_, ProcFile::Pagemap) => 0o400,
             Node::ProcFile(_, ProcFile::ClearRefs) => 0o200,
+            Node::ProcFile(_, ProcFile::OomScoreAdj) => 0o644,
             _ => 0o444,
         }
     }
 
-    /// Whether the node takes writes: `<pid>/clear_refs` only. Opening anything else for
-    /// writing fails with EROFS.
+    /// Whether the node takes writes: `<pid>/clear_refs` and `<pid>/oom_score_adj` only.
+    /// Opening anything else for writing fails with EROFS.
     pub fn is_writable(self) -> bool {
-        matches!(self, Node::ProcFile(_, ProcFile::ClearRefs))
+        matches!(
+            self,
+            Node::ProcFile(_, ProcFile::ClearRefs | ProcFile::OomScoreAdj)
+        )
     }
 
-    /// The uid that owns the node, if not the tree's own user: `<pid>/clear_refs` belongs to
-    /// the process's owner (`None` if the source does not know it, or the process is gone).
+    /// The uid that owns the node, if not the tree's own user: the writable files belong to the
+    /// process's owner (`None` if the source does not know it, or the process is gone).
     pub fn owner(self, source: &dyn Source) -> Option<u32> {
         match self {
-            Node::ProcFile(pid, ProcFile::ClearRefs) => source.owner(pid),
+            Node::ProcFile(pid, _) if self.is_writable() => source.owner(pid),
             _ => None,
         }
     }
@@ -141,15 +162,21 @@ impl Node {
             Node::Rmap(pfn) => buf.format(pfn),
             Node::Names => "names",
             Node::Meminfo => "meminfo",
+            Node::Vmstat => "vmstat",
+            Node::Kmsg => "kmsg",
         }
     }
 
     /// The directory that holds the node (the root for the root itself, as `..` of `/`).
     pub fn parent(self) -> Node {
         match self {
-            Node::Root | Node::ProcDir(_) | Node::RmapDir | Node::Names | Node::Meminfo => {
-                Node::Root
-            }
+            Node::Root
+            | Node::ProcDir(_)
+            | Node::RmapDir
+            | Node::Names
+            | Node::Meminfo
+            | Node::Vmstat
+            | Node::Kmsg => Node::Root,
             Node::ProcFile(pid, _) => Node::ProcDir(pid),
             Node::Rmap(_) => Node::RmapDir,
         }
@@ -158,7 +185,12 @@ impl Node {
     /// Whether the node still exists in the source (its process lives, its pfn is resident).
     pub fn exists(self, source: &dyn Source) -> bool {
         match self {
-            Node::Root | Node::RmapDir | Node::Names | Node::Meminfo => true,
+            Node::Root
+            | Node::RmapDir
+            | Node::Names
+            | Node::Meminfo
+            | Node::Vmstat
+            | Node::Kmsg => true,
             Node::ProcDir(pid) | Node::ProcFile(pid, _) => source.has_pid(pid),
             Node::Rmap(pfn) => source.rmap(pfn).is_some(),
         }
@@ -262,6 +294,8 @@ pub fn lookup_child(source: &dyn Source, parent: Node, name: &str) -> Result<Nod
             "rmap" => Ok(Node::RmapDir),
             "names" => Ok(Node::Names),
             "meminfo" => Ok(Node::Meminfo),
+            "vmstat" => Ok(Node::Vmstat),
+            "kmsg" => Ok(Node::Kmsg),
             _ => {
                 let pid = parse_pid(name).ok_or_else(not_found)?;
                 source
@@ -305,7 +339,8 @@ pub fn lookup(source: &dyn Source, path: &str) -> Result<Node, TreeError> {
 }
 
 /// The entries of directory `dir` (without `.` and `..`), in a stable order: the root lists the
-/// pids ascending, then `rmap`, `names`, `meminfo`; `rmap/` lists the resident pfns ascending.
+/// pids ascending, then `rmap`, `names`, `meminfo`, `vmstat`, `kmsg`; `rmap/` lists the
+/// resident pfns ascending.
 pub fn list_dir(source: &dyn Source, dir: Node) -> Result<Vec<(String, Node)>, TreeError> {
     let mut buf = itoa::Buffer::new();
     Ok(list_dir_nodes(source, dir)?
@@ -320,7 +355,13 @@ pub fn list_dir_nodes(source: &dyn Source, dir: Node) -> Result<Vec<Node>, TreeE
     match dir {
         Node::Root => {
             let mut v: Vec<Node> = source.pids().into_iter().map(Node::ProcDir).collect();
-            v.extend([Node::RmapDir, Node::Names, Node::Meminfo]);
+            v.extend([
+                Node::RmapDir,
+                Node::Names,
+                Node::Meminfo,
+                Node::Vmstat,
+                Node::Kmsg,
+            ]);
             Ok(v)
         }
         Node::ProcDir(pid) => {
@@ -365,6 +406,12 @@ pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
                 out.extend_from_slice(source.status(pid).ok_or_else(gone)?.comm.as_bytes());
                 out.push(b'\n');
             }
+            ProcFile::OomScore => {
+                render::render_oom_score(&source.oom(pid).ok_or_else(gone)?, &mut out)
+            }
+            ProcFile::OomScoreAdj => {
+                render::render_oom_score_adj(&source.oom(pid).ok_or_else(gone)?, &mut out)
+            }
             ProcFile::Pagemap => return Err(TreeError::PagemapNeedsRange),
             ProcFile::ClearRefs => {
                 if !source.has_pid(pid) {
@@ -376,13 +423,15 @@ pub fn render(source: &dyn Source, node: Node) -> Result<Vec<u8>, TreeError> {
         Node::Rmap(pfn) => render::render_rmap(&source.rmap(pfn).ok_or_else(gone)?, &mut out),
         Node::Names => render::render_names(&source.names(), &mut out),
         Node::Meminfo => render::render_meminfo(&source.meminfo(), &mut out),
+        Node::Vmstat => render::render_vmstat(&source.vmstat(), &mut out),
+        Node::Kmsg => render::render_kmsg(&source.kmsg(), &mut out),
     }
     Ok(out)
 }
 
 /// Every text file of the tree, as `(path, node)`, in a fixed order: each pid's files but
 /// pagemap (binary) and clear_refs (write-only), `rmap/<pfn>` of every resident pfn, then
-/// `names` and `meminfo`.
+/// `names`, `meminfo`, `vmstat` and `kmsg`.
 pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
     let mut files = Vec::new();
     for pid in source.pids() {
@@ -395,8 +444,10 @@ pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
     for pfn in source.resident_pfns() {
         files.push((format!("rmap/{pfn}"), Node::Rmap(pfn)));
     }
-    files.push(("names".to_string(), Node::Names));
-    files.push(("meminfo".to_string(), Node::Meminfo));
+    for node in [Node::Names, Node::Meminfo, Node::Vmstat, Node::Kmsg] {
+        let mut buf = itoa::Buffer::new();
+        files.push((node.name_in(&mut buf).to_string(), node));
+    }
     files
 }
 
@@ -407,22 +458,95 @@ pub fn text_files(source: &dyn Source) -> Vec<(String, Node)> {
 /// EINVAL or ERANGE before anything is applied), then has the source apply the call
 /// `clear_refs pid=<pid> value=<v>` as `uid` (the socket's path: owner check, journal); the
 /// call's error is the write's (ESRCH when the process is gone). It returns the count the
-/// write reports: at most 12 bytes, as the kernel's. Every other file is read-only (EROFS).
+/// write reports: at most 12 bytes, as the kernel's.
+///
+/// `<pid>/oom_score_adj` parses the bytes as `oom_score_adj_write` does
+/// ([`crate::oom_score_adj`]: EINVAL or ERANGE before anything is applied), then checks what
+/// `__set_oom_adj` checks of a writer without CAP_SYS_RESOURCE (any uid but root): ESRCH for a
+/// process that is gone, EACCES for a value below the process's floor `oom_score_adj_min`.
+/// Then the source applies the call `oom_score_adj pid=<pid> value=<v>` as `uid`, as for
+/// clear_refs; it returns at most 12 bytes, as the kernel's.
+///
+/// Every other file is read-only (EROFS).
 pub fn write(source: &dyn Source, uid: u32, node: Node, data: &[u8]) -> Result<usize, TreeError> {
-    let Node::ProcFile(pid, ProcFile::ClearRefs) = node else {
-        return Err(TreeError::ReadOnly(format!("{node:?}")));
-    };
+    match node {
+        Node::ProcFile(pid, ProcFile::ClearRefs) => write_clear_refs(source, uid, pid, data),
+        Node::ProcFile(pid, ProcFile::OomScoreAdj) => write_oom_score_adj(source, uid, pid, data),
+        _ => Err(TreeError::ReadOnly(format!("{node:?}"))),
+    }
+}
+
+/// `data` as the kernel saw it, for an error message: its first `max` bytes, lossily.
+fn shown(data: &[u8], max: usize) -> String {
+    format!(
+        "{:?}",
+        String::from_utf8_lossy(&data[..data.len().min(max)])
+    )
+}
+
+/// A write to `<pid>/clear_refs`: see [`write`].
+fn write_clear_refs(
+    source: &dyn Source,
+    uid: u32,
+    pid: u32,
+    data: &[u8],
+) -> Result<usize, TreeError> {
     let parsed = crate::clear_refs::parse(data).map_err(|errno| {
         TreeError::Write(Error::new(
             errno,
             format!(
-                "{pid}/clear_refs: {:?} is not one of 1 (all), 2 (anon), 3 (file), \
+                "{pid}/clear_refs: {} is not one of 1 (all), 2 (anon), 3 (file), \
                  4 (soft-dirty), 5 (peak RSS)",
-                String::from_utf8_lossy(&data[..data.len().min(crate::clear_refs::MAX_BYTES)])
+                shown(data, crate::clear_refs::MAX_BYTES)
             ),
         ))
     })?;
     let call = Call::ClearRefs(ClearRefsArgs {
+        pid,
+        value: i64::from(parsed.value),
+    });
+    source.apply_as(uid, call).map_err(TreeError::Write)?;
+    Ok(parsed.count)
+}
+
+/// A write to `<pid>/oom_score_adj`: see [`write`].
+///
+/// The call carries no privilege: the machine applies every call as a writer with
+/// CAP_SYS_RESOURCE, which also sets the floor to the new value. So the floor check of an
+/// unprivileged writer is made here, against the floor the source shows, and a write it lets
+/// through sets the floor all the same (the kernel would leave it).
+fn write_oom_score_adj(
+    source: &dyn Source,
+    uid: u32,
+    pid: u32,
+    data: &[u8],
+) -> Result<usize, TreeError> {
+    use crate::oom_score_adj::{parse, MAX, MAX_BYTES, MIN};
+    let parsed = parse(data).map_err(|errno| {
+        TreeError::Write(Error::new(
+            errno,
+            format!(
+                "{pid}/oom_score_adj: {} is not an integer from {MIN} to {MAX} (decimal, 0x \
+                 hex or 0 octal)",
+                shown(data, MAX_BYTES)
+            ),
+        ))
+    })?;
+    if uid != 0 {
+        let oom = source
+            .oom(pid)
+            .ok_or_else(|| TreeError::Write(err!(ESRCH, "no process with pid {pid}")))?;
+        if parsed.value < i32::from(oom.score_adj_min) {
+            return Err(TreeError::Write(err!(
+                EACCES,
+                "{pid}/oom_score_adj: {} is below the process's floor {} (oom_score_adj_min); \
+                 only root (CAP_SYS_RESOURCE) may go lower (you are uid {uid})",
+                parsed.value,
+                oom.score_adj_min
+            )));
+        }
+    }
+    let call = Call::OomScoreAdj(OomScoreAdjArgs {
         pid,
         value: i64::from(parsed.value),
     });
@@ -475,6 +599,13 @@ mod tests {
             ("rmap/0x01F", Node::Rmap(31)),
             ("names", Node::Names),
             ("meminfo", Node::Meminfo),
+            ("vmstat", Node::Vmstat),
+            ("/kmsg", Node::Kmsg),
+            ("7/oom_score", Node::ProcFile(7, ProcFile::OomScore)),
+            (
+                "12/oom_score_adj",
+                Node::ProcFile(12, ProcFile::OomScoreAdj),
+            ),
         ] {
             assert_eq!(lookup(&s, path), Ok(node), "{path}");
         }
@@ -511,7 +642,10 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(names(Node::Root), ["7", "12", "rmap", "names", "meminfo"]);
+        assert_eq!(
+            names(Node::Root),
+            ["7", "12", "rmap", "names", "meminfo", "vmstat", "kmsg"]
+        );
         assert_eq!(names(Node::RmapDir), ["31"]);
         assert_eq!(
             names(Node::ProcDir(7)),
@@ -523,7 +657,9 @@ mod tests {
                 "statm",
                 "pagemap",
                 "comm",
-                "clear_refs"
+                "clear_refs",
+                "oom_score",
+                "oom_score_adj"
             ]
         );
         assert_eq!(
@@ -567,10 +703,18 @@ mod tests {
         assert_eq!(Node::ProcFile(99, ProcFile::ClearRefs).owner(&s), None);
         assert!(ProcFile::ALL
             .iter()
-            .all(|f| Node::ProcFile(1, *f).is_writable() == (*f == ProcFile::ClearRefs)));
-        assert!(![Node::Root, Node::Names, Node::Meminfo, Node::Rmap(31)]
-            .iter()
-            .any(|n| n.is_writable()));
+            .all(|f| Node::ProcFile(1, *f).is_writable()
+                == matches!(f, ProcFile::ClearRefs | ProcFile::OomScoreAdj)));
+        assert!(![
+            Node::Root,
+            Node::Names,
+            Node::Meminfo,
+            Node::Vmstat,
+            Node::Kmsg,
+            Node::Rmap(31)
+        ]
+        .iter()
+        .any(|n| n.is_writable()));
         assert_eq!(
             render(&s, node),
             Err(TreeError::WriteOnly("12/clear_refs".into()))
@@ -659,6 +803,15 @@ mod tests {
             fn meminfo(&self) -> crate::view::MeminfoView {
                 crate::view::MeminfoView::default()
             }
+            fn oom(&self, _: u32) -> Option<crate::view::OomView> {
+                Some(crate::view::OomView::default())
+            }
+            fn vmstat(&self) -> crate::view::VmstatView {
+                crate::view::VmstatView::default()
+            }
+            fn kmsg(&self) -> Vec<String> {
+                Vec::new()
+            }
         }
         let node = Node::ProcFile(1, ProcFile::ClearRefs);
         assert_eq!(node.owner(&ReadOnly), None);
@@ -666,6 +819,148 @@ mod tests {
             write(&ReadOnly, 0, node, b"1").unwrap_err().errno(),
             Errno::EROFS
         );
+        let node = Node::ProcFile(1, ProcFile::OomScoreAdj);
+        assert_eq!(node.owner(&ReadOnly), None);
+        for uid in [0, 1000] {
+            assert_eq!(
+                write(&ReadOnly, uid, node, b"1").unwrap_err().errno(),
+                Errno::EROFS
+            );
+        }
+    }
+
+    #[test]
+    fn oom_files_show_the_score_and_the_adjustment() {
+        let s = source();
+        s.update(|st| {
+            let p = st.processes.get_mut(&12).unwrap();
+            p.uid = 1000;
+            p.oom = crate::view::OomView {
+                score: 1234,
+                score_adj: -500,
+                score_adj_min: -500,
+            };
+        });
+        let score = Node::ProcFile(12, ProcFile::OomScore);
+        let adj = Node::ProcFile(12, ProcFile::OomScoreAdj);
+        assert_eq!(render(&s, score).unwrap(), b"1234\n");
+        assert_eq!(render(&s, adj).unwrap(), b"-500\n");
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::OomScore)).unwrap(),
+            b"0\n"
+        );
+        assert_eq!(
+            render(&s, Node::ProcFile(7, ProcFile::OomScoreAdj)).unwrap(),
+            b"0\n"
+        );
+        assert_eq!((score.mode(), score.is_writable()), (0o444, false));
+        assert_eq!((adj.mode(), adj.is_writable()), (0o644, true));
+        assert_eq!((score.owner(&s), adj.owner(&s)), (None, Some(1000)));
+        assert_eq!(
+            render(&s, Node::ProcFile(8, ProcFile::OomScoreAdj))
+                .unwrap_err()
+                .errno(),
+            Errno::ENOENT
+        );
+        let paths: Vec<String> = text_files(&s).into_iter().map(|(p, _)| p).collect();
+        for p in ["12/oom_score", "12/oom_score_adj", "vmstat", "kmsg"] {
+            assert!(paths.contains(&p.to_string()), "{p} in {paths:?}");
+        }
+        assert_eq!(
+            paths[paths.len() - 4..],
+            ["names", "meminfo", "vmstat", "kmsg"]
+        );
+    }
+
+    #[test]
+    fn a_write_to_oom_score_adj_is_one_call_as_the_opener() {
+        let s = source();
+        s.update(|st| {
+            let p = st.processes.get_mut(&12).unwrap();
+            p.uid = 1000;
+            p.oom.score_adj_min = -100;
+        });
+        let node = Node::ProcFile(12, ProcFile::OomScoreAdj);
+        let adj = |value| Call::OomScoreAdj(OomScoreAdjArgs { pid: 12, value });
+        // Root goes anywhere in range; the owner down to the floor.
+        assert_eq!(write(&s, 0, node, b"-500\n"), Ok(5));
+        assert_eq!(write(&s, 0, node, b"-1000"), Ok(5));
+        assert_eq!(write(&s, 1000, node, b"-100\n"), Ok(5));
+        assert_eq!(write(&s, 1000, node, b"0x3e8"), Ok(5));
+        assert_eq!(write(&s, 1000, node, b"  010  \n"), Ok(8));
+        let mut long = b"+5".to_vec();
+        long.extend([b' '; 20]);
+        assert_eq!(write(&s, 1000, node, &long), Ok(12), "the kernel's count");
+        assert_eq!(
+            s.calls(),
+            [
+                (0, adj(-500)),
+                (0, adj(-1000)),
+                (1000, adj(-100)),
+                (1000, adj(1000)),
+                (1000, adj(8)),
+                (1000, adj(5)),
+            ]
+        );
+        // Refused before any call: the parse's errno, then the floor's.
+        for (uid, data, errno) in [
+            (0, &b"1001"[..], Errno::EINVAL),
+            (0, b"-1001", Errno::EINVAL),
+            (0, b"x", Errno::EINVAL),
+            (0, b"", Errno::EINVAL),
+            (0, b"08", Errno::EINVAL),
+            (0, b"2147483648", Errno::ERANGE),
+            (1000, b"-101", Errno::EACCES),
+            (1000, b"-1000\n", Errno::EACCES),
+            (1000, b"99999999999", Errno::ERANGE),
+        ] {
+            let e = write(&s, uid, node, data).unwrap_err();
+            assert_eq!(e.errno(), errno, "uid {uid} {data:?}: {e}");
+        }
+        let e = write(&s, 1000, node, b"-101").unwrap_err();
+        assert!(
+            e.to_string().contains("below the process's floor -100"),
+            "{e}"
+        );
+        assert_eq!(s.calls().len(), 6);
+        // The source's refusals and failures are the write's.
+        assert_eq!(
+            write(&s, 65534, node, b"1").unwrap_err().errno(),
+            Errno::EACCES
+        );
+        s.update(|st| st.processes.remove(&12));
+        for uid in [0, 1000] {
+            assert_eq!(
+                write(&s, uid, node, b"1").unwrap_err().errno(),
+                Errno::ESRCH
+            );
+        }
+        assert_eq!(s.calls().len(), 6);
+        // oom_score takes no write.
+        assert_eq!(
+            write(&s, 0, Node::ProcFile(7, ProcFile::OomScore), b"1")
+                .unwrap_err()
+                .errno(),
+            Errno::EROFS
+        );
+    }
+
+    #[test]
+    fn vmstat_and_kmsg_render_their_views() {
+        let s = source();
+        s.update(|st| {
+            st.vmstat.pgfault = 77;
+            st.kmsg = vec!["first".into(), "second line".into()];
+        });
+        let vmstat = String::from_utf8(render(&s, Node::Vmstat).unwrap()).unwrap();
+        assert!(vmstat.starts_with("nr_free_pages 0\n"), "{vmstat}");
+        assert!(vmstat.contains("\npgfault 77\n"), "{vmstat}");
+        assert_eq!(render(&s, Node::Kmsg).unwrap(), b"first\nsecond line\n");
+        for node in [Node::Vmstat, Node::Kmsg] {
+            assert_eq!((node.mode(), node.parent()), (0o444, Node::Root));
+            assert!(node.exists(&s));
+            assert_eq!(write(&s, 0, node, b"1").unwrap_err().errno(), Errno::EROFS);
+        }
     }
 
     #[test]

@@ -249,3 +249,65 @@ pub struct MeminfoView {
     /// Committed address space (`Committed_AS:`), in kB.
     pub committed_as_kb: u64,
 }
+
+/// What `<pid>/oom_score` and `<pid>/oom_score_adj` show, and the floor a write of the latter
+/// is checked against (`signal_struct`'s `oom_score_adj` and `oom_score_adj_min`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OomView {
+    /// `proc_oom_score`: `(1000 + badness * 1000 / totalpages) * 2 / 3`, 0 for a process the
+    /// OOM killer never chooses (init, `oom_score_adj` -1000).
+    pub score: u64,
+    /// -1000 to 1000.
+    pub score_adj: i16,
+    /// The floor below which a writer without CAP_SYS_RESOURCE may not set `score_adj`.
+    pub score_adj_min: i16,
+}
+
+/// The machine-wide numbers of `/proc/vmstat` that the simulator keeps: page counts (in pages,
+/// as vmstat prints them) and event counts since boot. Every other line of the file is 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VmstatView {
+    /// NR_FREE_PAGES: free pages as the allocator counts them (`MemFree:` / 4).
+    pub nr_free_pages: u64,
+    /// The LRU lists (NR_INACTIVE_ANON ... NR_UNEVICTABLE); one zone, one node, so the
+    /// `nr_zone_*` lines show the same numbers.
+    pub nr_inactive_anon: u64,
+    pub nr_active_anon: u64,
+    pub nr_inactive_file: u64,
+    pub nr_active_file: u64,
+    pub nr_unevictable: u64,
+    /// NR_MLOCK: PG_mlocked pages.
+    pub nr_mlock: u64,
+    /// NR_ANON_MAPPED (`nr_anon_pages`), NR_FILE_MAPPED (`nr_mapped`).
+    pub nr_anon_pages: u64,
+    pub nr_mapped: u64,
+    /// NR_FILE_PAGES: the page cache, swap cache included (`Cached:` + `SwapCached:`).
+    pub nr_file_pages: u64,
+    pub nr_shmem: u64,
+    pub nr_page_table_pages: u64,
+    /// NR_SWAPCACHE.
+    pub nr_swapcached: u64,
+    /// `global_dirty_limits` ([`crate::render::vmstat::global_dirty_limits`]).
+    pub nr_dirty_threshold: u64,
+    pub nr_dirty_background_threshold: u64,
+    /// The vm events (`enum vm_event_item`).
+    pub pswpin: u64,
+    pub pswpout: u64,
+    /// Direct reclaim entered by an allocation: `allocstall_normal` (the one zone is Normal).
+    pub allocstall: u64,
+    pub pgactivate: u64,
+    pub pgdeactivate: u64,
+    pub pgfault: u64,
+    pub pgmajfault: u64,
+    pub pgrefill: u64,
+    pub pgsteal_kswapd: u64,
+    pub pgsteal_direct: u64,
+    pub pgscan_kswapd: u64,
+    pub pgscan_direct: u64,
+    pub pgscan_anon: u64,
+    pub pgscan_file: u64,
+    pub pgsteal_anon: u64,
+    pub pgsteal_file: u64,
+    pub pageoutrun: u64,
+    pub oom_kill: u64,
+}

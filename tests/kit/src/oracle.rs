@@ -216,6 +216,7 @@ pub fn run_script(text: &str, trace: bool) -> Result<(Machine, ScriptSummary), S
         ram_bytes: 64 << 20,
         swap_bytes: 256 << 20,
         soft_dirty: false,
+        auto_reclaim: true,
     });
     let summary = Session::new()
         .run_script_with(&mut m, text, |m, stmt, _| {

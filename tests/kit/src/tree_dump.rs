@@ -1,5 +1,6 @@
 //! Writes the text files of a simulated machine's tree into a directory, laid out like /proc
-//! (`DIR/<pid>/{maps,smaps,smaps_rollup,status,statm,comm}`, `DIR/meminfo`, `DIR/names`), so
+//! (`DIR/<pid>/{maps,smaps,smaps_rollup,status,statm,comm,oom_score,oom_score_adj}`,
+//! `DIR/meminfo`, `DIR/vmstat`, `DIR/names`, `DIR/kmsg`), so
 //! that tools which read a /proc copy (the client's `--proc DIR`, the `procfs` crate's
 //! `Process::new_with_root`) can be tested on a known machine without a daemon or a mount.
 //! pagemap and `rmap/` are not written: they are binary or one file per resident page.

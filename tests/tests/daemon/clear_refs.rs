@@ -18,7 +18,7 @@ use anonmap_testkit::skip_unless_root;
 /// The VMA the tests touch.
 const VMA: &str = "00100000-00110000";
 
-fn errno_of<T: std::fmt::Debug>(r: io::Result<T>) -> i32 {
+pub(crate) fn errno_of<T: std::fmt::Debug>(r: io::Result<T>) -> i32 {
     r.unwrap_err()
         .raw_os_error()
         .expect("an error with an errno")
@@ -51,7 +51,7 @@ fn rss_kb(mount: &Path, pid: u32) -> u64 {
 }
 
 /// The journal files of the state directory `dir`, concatenated.
-fn journal_text(dir: &Path) -> String {
+pub(crate) fn journal_text(dir: &Path) -> String {
     let mut paths: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -81,7 +81,7 @@ fn spawn_and_touch(d: &Daemon, pid: u32, uid: u32) {
 }
 
 /// Runs `sh -c script` as uid and gid 65534.
-fn sh_as_nobody(script: &str) -> Output {
+pub(crate) fn sh_as_nobody(script: &str) -> Output {
     output_within_timeout(
         Command::new("sh")
             .args(["-c", script])
@@ -91,11 +91,11 @@ fn sh_as_nobody(script: &str) -> Output {
 }
 
 /// Runs `sh -c script` as ourselves (root).
-fn sh(script: &str) -> Output {
+pub(crate) fn sh(script: &str) -> Output {
     output_within_timeout(Command::new("sh").args(["-c", script]))
 }
 
-fn assert_sh_ok(what: &str, out: &Output) {
+pub(crate) fn assert_sh_ok(what: &str, out: &Output) {
     assert!(
         out.status.success(),
         "{what}: {:?}: {}",
@@ -104,7 +104,7 @@ fn assert_sh_ok(what: &str, out: &Output) {
     );
 }
 
-fn assert_sh_fails_with(what: &str, out: &Output, message: &str) {
+pub(crate) fn assert_sh_fails_with(what: &str, out: &Output, message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains(message),

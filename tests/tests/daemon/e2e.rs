@@ -400,6 +400,7 @@ const LOAD_SIZES: MachineConfig = MachineConfig {
     ram_bytes: 1 << 30,
     swap_bytes: 64 << 20,
     soft_dirty: false,
+    auto_reclaim: true,
 };
 
 /// Op `i` of the load: per slot of three ops, an 8 KiB mapping, a write to its first page, an
@@ -701,6 +702,7 @@ fn bad_lines_and_another_uid_change_nothing() {
         "name pid=1 addr=0x100000 len=64K clear",
         "mmap pid=1 len=4K prot=rw- flags=private,anonymous",
         "fork pid=1 child=5",
+        "oom_score_adj pid=1 value=500",
         "exit pid=1",
     ];
     let replies = as_nobody(&d.dirs(), &d.socket(), &(lines.join("\n") + "\n"));

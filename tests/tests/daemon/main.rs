@@ -1,6 +1,7 @@
 //! `anonmapd` end to end: the control socket ([`socket`]), the socket and the FUSE mount
-//! together ([`e2e`]), the writable `<pid>/clear_refs` ([`clear_refs`]), and the FUSE adapter
-//! over a fake machine ([`mount`]).
+//! together ([`e2e`]), the writable `<pid>/clear_refs` ([`clear_refs`]), `<pid>/oom_score_adj`
+//! with `oom_score`, `vmstat` and `kmsg` ([`oom_score_adj`]), and the FUSE adapter over a fake
+//! machine ([`mount`]).
 //!
 //! Tests that need root (a mount, a client of another uid) say so and skip themselves for other
 //! users; as root everything runs. The `anonmapd` binary must sit next to the tests
@@ -9,6 +10,7 @@
 mod clear_refs;
 mod e2e;
 mod mount;
+mod oom_score_adj;
 mod socket;
 
 use std::os::unix::fs::PermissionsExt;

@@ -18,7 +18,7 @@ use anonmap_fusefs::{mount, MountHandle};
 use anonmap_proc::fake::{fake_frame, fake_process, FakeSource, FakeState};
 use anonmap_proc::render;
 use anonmap_proc::tree::{self, Node, ProcFile};
-use anonmap_proc::view::{MeminfoView, NameObjectView};
+use anonmap_proc::view::{MeminfoView, NameObjectView, OomView};
 use anonmap_proc::Source;
 
 /// Set in the child process of [`stale_mount_of_a_crashed_daemon_is_detached`]: the directory
@@ -83,6 +83,18 @@ fn machine() -> FakeState {
         anon_pages_kb: 972,
         ..MeminfoView::default()
     };
+    s.processes.get_mut(&7).unwrap().oom = OomView {
+        score: 667,
+        score_adj: -500,
+        score_adj_min: -500,
+    };
+    s.vmstat.nr_free_pages = 1 << 17;
+    s.vmstat.pgfault = 4242;
+    s.kmsg = vec![
+        "Out of memory: Killed process 9 (hog) total-vm:4096kB, anon-rss:4096kB, file-rss:0kB, \
+         shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0"
+            .to_string(),
+    ];
     s
 }
 
@@ -157,7 +169,10 @@ fn read_in_chunks(file: &mut File, chunk: usize) -> Vec<u8> {
 fn listings_of_root_pid_and_rmap() {
     skip_unless_mountable!();
     let m = Mounted::new("ls", 2);
-    assert_eq!(m.ls(""), ["1", "7", "rmap", "names", "meminfo"]);
+    assert_eq!(
+        m.ls(""),
+        ["1", "7", "rmap", "names", "meminfo", "vmstat", "kmsg"]
+    );
     let files: Vec<&str> = ProcFile::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(m.ls("7"), files);
     assert_eq!(m.ls("rmap"), ["5", "9", "31"]);
@@ -179,9 +194,13 @@ fn modes_sizes_and_types() {
         ("7/comm", false, 0o444),
         ("7/pagemap", false, 0o400),
         ("7/clear_refs", false, 0o200),
+        ("7/oom_score", false, 0o444),
+        ("7/oom_score_adj", false, 0o644),
         ("rmap/9", false, 0o444),
         ("names", false, 0o444),
         ("meminfo", false, 0o444),
+        ("vmstat", false, 0o444),
+        ("kmsg", false, 0o444),
     ] {
         let md = fs::metadata(m.path(rel)).unwrap();
         assert_eq!(md.is_dir(), dir, "{rel}");
@@ -218,10 +237,23 @@ fn text_files_equal_the_renderers() {
         ("rmap/31", Node::Rmap(31)),
         ("names", Node::Names),
         ("meminfo", Node::Meminfo),
+        ("vmstat", Node::Vmstat),
+        ("kmsg", Node::Kmsg),
+        ("7/oom_score", Node::ProcFile(7, ProcFile::OomScore)),
+        ("7/oom_score_adj", Node::ProcFile(7, ProcFile::OomScoreAdj)),
     ] {
         assert_eq!(m.read(rel), m.expected(node), "{rel}");
     }
     assert_eq!(m.read("7/comm"), b"app\n");
+    assert_eq!(m.read("7/oom_score"), b"667\n");
+    assert_eq!(m.read("7/oom_score_adj"), b"-500\n");
+    assert_eq!(m.read("1/oom_score_adj"), b"0\n");
+    let vmstat = String::from_utf8(m.read("vmstat")).unwrap();
+    assert!(vmstat.starts_with("nr_free_pages 131072\n"), "{vmstat}");
+    assert!(vmstat.contains("\npgfault 4242\n"), "{vmstat}");
+    assert!(m
+        .read("kmsg")
+        .starts_with(b"Out of memory: Killed process 9 (hog)"));
 }
 
 #[test]
@@ -322,7 +354,10 @@ fn unknown_names_and_vanished_pids_are_enoent() {
     m.source.update(|s| s.processes.remove(&7));
     assert_eq!(errno_of(fs::metadata(m.path("7"))), libc::ENOENT);
     assert_eq!(errno_of(File::open(&maps)), libc::ENOENT);
-    assert_eq!(m.ls(""), ["1", "rmap", "names", "meminfo"]);
+    assert_eq!(
+        m.ls(""),
+        ["1", "rmap", "names", "meminfo", "vmstat", "kmsg"]
+    );
     m.source
         .update(|s| s.processes.insert(8, fake_process(8, "late", 1, 1)));
     assert_eq!(m.read("8/comm"), b"late\n", "a new process appears at once");
@@ -363,7 +398,16 @@ fn write_opens_fail() {
     skip_unless_mountable!();
     let m = Mounted::new("write", 2);
     // Root passes the mode check (0444), so the adapter's own refusal is what it sees.
-    for rel in ["7/maps", "7/pagemap", "rmap/9", "names", "meminfo"] {
+    for rel in [
+        "7/maps",
+        "7/pagemap",
+        "7/oom_score",
+        "rmap/9",
+        "names",
+        "meminfo",
+        "vmstat",
+        "kmsg",
+    ] {
         let e = errno_of(OpenOptions::new().write(true).open(m.path(rel)));
         assert_eq!(e, libc::EROFS, "{rel}");
         let e = errno_of(OpenOptions::new().read(true).write(true).open(m.path(rel)));
@@ -391,7 +435,68 @@ fn write_opens_fail() {
         libc::EPERM,
         "proc's setattr refuses a new mode"
     );
+    assert_eq!(
+        errno_of(fs::set_permissions(
+            m.path("7/oom_score_adj"),
+            fs::Permissions::from_mode(0o600)
+        )),
+        libc::EPERM,
+        "proc's setattr refuses a new mode"
+    );
     assert!(m.source.calls().is_empty());
+}
+
+#[test]
+fn oom_score_adj_writes_become_calls_of_the_opener() {
+    skip_unless_mountable!();
+    let m = Mounted::new("oom_score_adj", 2);
+    let path = m.path("7/oom_score_adj");
+    // `echo -500 > oom_score_adj` as std::fs does it: open O_WRONLY|O_CREAT|O_TRUNC, write.
+    fs::write(&path, "-500\n").unwrap();
+    // One descriptor read and written: writes at any offset, reads of the fresh value.
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    assert_eq!(
+        f.write_at(b"0x10", 1 << 20).unwrap(),
+        4,
+        "any offset, base 0"
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(f.read_at(&mut buf, 0).unwrap(), 5);
+    assert_eq!(&buf[..5], b"-500\n", "the fake machine does not change");
+    assert_eq!(f.read_at(&mut buf, 3).unwrap(), 2);
+    assert_eq!(&buf[..2], b"0\n");
+    f.set_len(0).unwrap();
+    assert_eq!(errno_of(f.write_at(b"1001", 0)), libc::EINVAL);
+    assert_eq!(errno_of(f.write_at(b"08", 0)), libc::EINVAL);
+    assert_eq!(errno_of(f.write_at(b"2147483648", 0)), libc::ERANGE);
+    drop(f);
+    let calls: Vec<(u32, i64)> = m
+        .source
+        .calls()
+        .into_iter()
+        .map(|(uid, call)| match call {
+            anonmap_abi::Call::OomScoreAdj(a) => {
+                assert_eq!(a.pid, 7);
+                (uid, a.value)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(calls, [(0, -500), (0, 16)]);
+    // The process goes: an open descriptor's read and write are ESRCH, a new open ENOENT.
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    m.source.update(|s| s.processes.remove(&7));
+    assert_eq!(errno_of(f.write_at(b"1", 0)), libc::ESRCH);
+    assert_eq!(errno_of(f.read_at(&mut buf, 0)), libc::ESRCH);
+    assert_eq!(errno_of(fs::write(&path, "1")), libc::ENOENT);
 }
 
 #[test]

@@ -23,6 +23,7 @@ const SIZES: MachineConfig = MachineConfig {
     ram_bytes: 1 << 30,
     swap_bytes: 64 << 20,
     soft_dirty: false,
+    auto_reclaim: true,
 };
 
 /// The same lines applied in-process to a fresh machine; the replies to `reads` afterwards.

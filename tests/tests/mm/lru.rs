@@ -105,6 +105,7 @@ fn freed_pages_leave_and_pageout_puts_back() {
         ram_bytes: 64 << 20,
         swap_bytes: 16 << 20,
         soft_dirty: false,
+        auto_reclaim: true,
     });
     s.ok("spawn pid=1 bare");
     let a = s.ok("mmap pid=1 len=12K prot=rw- flags=private,anonymous");

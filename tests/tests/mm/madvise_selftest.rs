@@ -269,6 +269,7 @@ fn softdirty() {
         ram_bytes: 64 << 20,
         swap_bytes: 0,
         soft_dirty: true,
+        auto_reclaim: true,
     });
     s.ok("spawn pid=1 bare");
     let addr = map(&mut s, "rw-");

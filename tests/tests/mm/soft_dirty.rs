@@ -19,6 +19,7 @@ fn tracking() -> Sim {
         ram_bytes: 64 << 20,
         swap_bytes: 1 << 20,
         soft_dirty: true,
+        auto_reclaim: true,
     });
     s.ok("spawn pid=1 bare");
     s

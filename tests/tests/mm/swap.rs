@@ -21,13 +21,15 @@ use crate::common::{
 const FULL: u64 = P << PSS_SHIFT;
 
 /// A machine of `ram_pages` frames and a `swap_pages`-page swap device (one header page, the
-/// rest slots) with a bare process 1.
+/// rest slots) with a bare process 1. Memory pressure is off: only `reclaim` reclaims, so these
+/// few-frame machines show each rule by itself (docs/kernel-semantics.md §16 has the pressure).
 fn machine(ram_pages: u64, swap_pages: u64) -> Sim {
     let mut s = Sim {
         m: Machine::new(MachineConfig {
             ram_bytes: ram_pages * P,
             swap_bytes: swap_pages * P,
             soft_dirty: false,
+            auto_reclaim: false,
         }),
         session: Session::new(),
     };

@@ -5,7 +5,10 @@
 //! the page cache; status counters; PSS conservation; the name table. Swap: smaps Swap and
 //! SwapPss, status VmSwap, meminfo's swap lines, pagemap swap entries (same content, same slot;
 //! different contents, different slots), the swap cache's unmapped frames, and frames and slots
-//! that must stay put while their content stays resident or swapped.
+//! that must stay put while their content stays resident or swapped. Memory management: smaps
+//! `Locked:` and `LazyFree:`, VmFlags `lo` and `lf`, status `VmLck`, and the page flags of every
+//! mapped frame the model follows (PG_mlocked; for anonymous frames PG_referenced, PG_active,
+//! PG_swapbacked and PG_dirty).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +25,8 @@ struct SimPage {
     label: Option<String>,
     /// VM_DONTCOPY and VM_WIPEONFORK.
     fork_flags: (bool, bool),
+    /// VM_LOCKED and VM_LOCKONFAULT (VmFlags `lo`, `lf`).
+    lock_flags: (bool, bool),
     /// The inode column (0 for anonymous memory).
     inode: u64,
     /// The file page index (`offset` column + distance into the VMA), file VMAs only.
@@ -97,15 +102,25 @@ fn expected_counters(
         let pss = (PAGE << PSS_SHIFT) / h;
         c.rss += PAGE;
         c.pss += pss;
-        if p.young {
+        // smaps_account: Referenced is the PTE's young bit or the page's PG_referenced.
+        if p.young || matches!(key, Content::Anon(id) if model.referenced.contains(&id)) {
             c.referenced += PAGE;
+        }
+        if p.locked {
+            c.locked += pss;
         }
         let dirty = if let Content::Anon(id) = key {
             // Anonymous pages are dirty when written through their PTE (or forked so), or when
-            // their swap was freed while mapped (PG_dirty); clean when a read swapped them in.
+            // PG_dirty (their swap freed while mapped, a write GUP through a clean PTE, a
+            // lazyfree page found written); clean when a read swapped them in.
             c.anonymous += PAGE;
             c.pss_anon += pss;
-            p.dirty || model.anon_dirty.contains(&id)
+            let dirty = p.dirty || model.anon_dirty.contains(&id);
+            // LazyFree: a lazyfree page clean in this mapping, not weighted by sharers.
+            if model.lazyfree.contains(&id) && !dirty {
+                c.lazyfree += PAGE;
+            }
+            dirty
         } else {
             let (f, index) = p.file.expect("a file page");
             let file = &model.files[f];
@@ -196,7 +211,6 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
             if files_here && (expect.referenced..=expect.rss).contains(&c.referenced) {
                 expect.referenced = c.referenced;
             }
-            // The generator makes no MADV_FREE and no mlock: LazyFree and Locked stay 0.
             let got = c;
             if got != expect {
                 return Err(format!(
@@ -218,6 +232,10 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
                         fork_flags: (
                             v.flags & vm_flags::VM_DONTCOPY != 0,
                             v.flags & vm_flags::VM_WIPEONFORK != 0,
+                        ),
+                        lock_flags: (
+                            v.flags & vm_flags::VM_LOCKED != 0,
+                            v.flags & vm_flags::VM_LOCKONFAULT != 0,
                         ),
                         index: is_file.then(|| v.offset / PAGE + (vpn - s)),
                     },
@@ -247,6 +265,14 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
             let (mp, ml) = (model_perms(p), model_label(model, p));
             let mi = p.file.map(|(_, i)| i);
             let mf = (p.dontfork, p.wipeonfork);
+            if s.lock_flags != (p.locked, p.onfault) {
+                return Err(format!(
+                    "pid {pid} page {:#x}: VmFlags (lo, lf) {:?}, model {:?}",
+                    vpn * PAGE,
+                    s.lock_flags,
+                    (p.locked, p.onfault)
+                ));
+            }
             if let Some((f, _)) = p.file.filter(|&(f, _)| model.files[f].shmem) {
                 if model.files[f].inode != Some(s.inode) {
                     return Err(format!(
@@ -393,6 +419,7 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
             shmem * 4,
             pages.len() as u64 * 4,
             swapped * 4,
+            model.locked_vm[&pid] * 4,
         );
         let got = (
             st.rss_anon_kb,
@@ -400,9 +427,10 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
             st.rss_shmem_kb,
             st.vm_size_kb,
             st.vm_swap_kb,
+            st.vm_lck_kb,
         );
         agree(
-            &format!("pid {pid} status (RssAnon, RssFile, RssShmem, VmSize, VmSwap) kB"),
+            &format!("pid {pid} status (RssAnon, RssFile, RssShmem, VmSize, VmSwap, VmLck) kB"),
             got,
             expect,
         )?;
@@ -422,6 +450,33 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
                 r.mapcount,
                 fmt_set(&want)
             ));
+        }
+        // Page flags: PG_mlocked (with PG_unevictable) for every frame; for anonymous frames
+        // PG_referenced, PG_active, PG_swapbacked (not lazyfree) and PG_dirty too.
+        let has = |f: &str| r.flags.iter().any(|x| x == f);
+        let mlocked = model.mlocked.contains_key(key);
+        if has("mlocked") != mlocked || has("unevictable") != mlocked {
+            return Err(format!(
+                "{key:?} pfn {pfn}: flags {:?}; the model has it {}mlocked ({:?})",
+                r.flags,
+                if mlocked { "" } else { "not " },
+                model.mlocked.get(key)
+            ));
+        }
+        if let Content::Anon(id) = *key {
+            let want = [
+                ("referenced", model.referenced.contains(&id)),
+                ("active", model.active.contains(&id)),
+                ("swapbacked", !model.lazyfree.contains(&id)),
+                ("dirty", model.anon_dirty.contains(&id)),
+            ];
+            if let Some((f, w)) = want.iter().find(|(f, w)| has(f) != *w) {
+                return Err(format!(
+                    "{key:?} pfn {pfn}: flags {:?}; the model has it {}{f}",
+                    r.flags,
+                    if *w { "" } else { "not " },
+                ));
+            }
         }
         if let Content::File { file, index } = *key {
             let want = model.files[file].rmap_mapping();
@@ -478,7 +533,9 @@ pub fn check_all(m: &Machine, model: &mut Model) -> Result<(), String> {
         let r = m
             .rmap_view(pfn)
             .ok_or_else(|| format!("resident pfn {pfn} has no rmap view"))?;
-        if r.mapping.starts_with("anon_vma:")
+        // Anonymous once mapped (or paged out), or read ahead by MADV_WILLNEED and not
+        // mapped since ("none").
+        if (r.mapping.starts_with("anon_vma:") || r.mapping == "none")
             && r.flags.iter().any(|f| f == "swapcache")
             && r.mappers.is_empty()
             && r.mapcount == 0

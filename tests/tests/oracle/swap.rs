@@ -63,6 +63,7 @@ fn swap_steps_match_the_kernel() {
         ram_bytes: 64 << 20,
         swap_bytes: 64 << 20,
         soft_dirty: false,
+        auto_reclaim: true,
     });
     let mut out = Vec::new();
     // (step, lines, processes shown afterwards in the program's order)
