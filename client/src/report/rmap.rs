@@ -29,6 +29,7 @@ fn header(v: &RmapView) -> Vec<(String, String)> {
     [
         ("pfn", format!("{:#x}", v.pfn)),
         ("flags", v.flags.join(" ")),
+        ("lru", v.lru.clone()),
         ("mapcount", v.mapcount.to_string()),
         ("refcount", v.refcount.to_string()),
         ("mapping", v.mapping.clone()),
@@ -115,7 +116,7 @@ mod tests {
     /// The header the report shows is the file's, line for line.
     #[test]
     fn the_header_is_the_files() {
-        let t = "pfn: 0x3b32\nflags: anon swapbacked dirty referenced\nmapcount: 2\nrefcount: 2\nmapping: anon_vma:7\nindex: 0x200000000\nanon_vmas_visited: 1\nvmas_visited: 2\nmappers: 2\n1 200000000000 200000000000-200000004000 rw-p\n2 200000000000 200000000000-200000004000 rw-p [anon:dalvik-main space]\n";
+        let t = "pfn: 0x3b32\nflags: anon swapbacked dirty referenced lru\nlru: inactive_anon\nmapcount: 2\nrefcount: 2\nmapping: anon_vma:7\nindex: 0x200000000\nanon_vmas_visited: 1\nvmas_visited: 2\nmappers: 2\n1 200000000000 200000000000-200000004000 rw-p\n2 200000000000 200000000000-200000004000 rw-p [anon:dalvik-main space]\n";
         let v = parse_rmap(t).unwrap();
         let lines: Vec<String> = header(&v)
             .iter()
@@ -123,7 +124,7 @@ mod tests {
             .collect();
         assert_eq!(lines.join("\n"), t.split("\n1 ").next().unwrap());
         assert_eq!(mapper_perms(v.mappers[1].vma_flags), "rw-p");
-        let empty = parse_rmap("pfn: 0x0\nflags:\nmapcount: 0\nrefcount: 1\nmapping: none\nindex: 0x0\nanon_vmas_visited: 0\nvmas_visited: 0\nmappers: 0\n").unwrap();
+        let empty = parse_rmap("pfn: 0x0\nflags:\nlru: none\nmapcount: 0\nrefcount: 1\nmapping: none\nindex: 0x0\nanon_vmas_visited: 0\nvmas_visited: 0\nmappers: 0\n").unwrap();
         assert_eq!(header(&empty)[1], ("flags".into(), String::new()));
     }
 }

@@ -274,6 +274,11 @@ impl Machine {
                 .filter(|(bit, _)| f.has(*bit))
                 .map(|&(_, n)| n.to_string())
                 .collect(),
+            lru: self
+                .frames
+                .lru_of(pfn)
+                .map_or("none", LruList::name)
+                .to_string(),
             mapcount: u64::from(f.mapcount),
             refcount: u64::from(f.refcount),
             mapping,

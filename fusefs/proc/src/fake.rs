@@ -273,9 +273,10 @@ pub fn fake_process(pid: u32, comm: &str, vmas: u64, pages_per_vma: u64) -> Fake
 pub fn fake_frame(pfn: u64, pid: u32, vaddr: u64) -> RmapView {
     RmapView {
         pfn,
-        flags: ["anon", "swapbacked", "dirty", "exclusive"]
+        flags: ["anon", "swapbacked", "dirty", "lru", "exclusive"]
             .map(String::from)
             .to_vec(),
+        lru: "inactive_anon".into(),
         mapcount: 1,
         refcount: 1,
         mapping: "anon_vma:1".to_string(),

@@ -191,6 +191,9 @@ pub struct RmapView {
     /// Page flags by name, in a fixed order (e.g. `anon`, `swapbacked`, `dirty`, `referenced`,
     /// `exclusive`).
     pub flags: Vec<String>,
+    /// The LRU list the page is on (`inactive_anon`, `active_anon`, `inactive_file`,
+    /// `active_file`, `unevictable`), or `none` (the zero page).
+    pub lru: String,
     pub mapcount: u64,
     pub refcount: u64,
     /// `anon_vma:<id>`, `file:<path>`, `shmem:<inode>` or `none`.

@@ -30,6 +30,11 @@ fn new_pages_enter_the_inactive_lists_at_the_head() {
     s.ok(&format!("touch pid=1 addr={a:#x} len=16K access=write"));
     let anon = pfns(&s, a, 4);
     assert_eq!(list(&s, LruList::InactiveAnon), rev(anon.clone()));
+    assert_eq!(
+        s.rmap_at(1, a).lru,
+        "inactive_anon",
+        "rmap/<pfn> names the list"
+    );
     let f = s.ok("mmap pid=1 len=16K prot=r-- flags=private file=/lib/x.so");
     s.ok(&format!("touch pid=1 addr={f:#x} len=4K access=read"));
     // Fault-around maps the one page read in; only that page is in the cache.

@@ -5,6 +5,7 @@
 //! ```text
 //! pfn: 0x<hex>
 //! flags: <name> <name> ...          (`flags:` alone when no flag is set)
+//! lru: <inactive_anon | active_anon | inactive_file | active_file | unevictable | none>
 //! mapcount: <decimal>
 //! refcount: <decimal>
 //! mapping: <anon_vma:ID | file:PATH | shmem:INODE | none>
@@ -27,7 +28,8 @@
 //!
 //! ```text
 //! pfn: 0x3b32
-//! flags: anon swapbacked dirty referenced
+//! flags: anon swapbacked dirty referenced lru
+//! lru: inactive_anon
 //! mapcount: 2
 //! refcount: 2
 //! mapping: anon_vma:7
@@ -59,6 +61,8 @@ pub fn render_rmap(r: &RmapView, out: &mut Vec<u8>) {
         out.push(b' ');
         out.extend_from_slice(flag.as_bytes());
     }
+    out.extend_from_slice(b"\nlru: ");
+    out.extend_from_slice(r.lru.as_bytes());
     out.extend_from_slice(b"\nmapcount: ");
     dec(out, r.mapcount);
     out.extend_from_slice(b"\nrefcount: ");
@@ -147,6 +151,7 @@ pub fn parse_rmap(text: &str) -> Result<RmapView, String> {
         .filter(|f| !f.is_empty())
         .map(String::from)
         .collect();
+    let lru = field("lru")?.to_string();
     let mapcount = decimal(field("mapcount")?)?;
     let refcount = decimal(field("refcount")?)?;
     let mapping = field("mapping")?.to_string();
@@ -186,6 +191,7 @@ pub fn parse_rmap(text: &str) -> Result<RmapView, String> {
     Ok(RmapView {
         pfn,
         flags,
+        lru,
         mapcount,
         refcount,
         mapping,
@@ -225,6 +231,7 @@ mod tests {
             flags: ["anon", "swapbacked", "dirty", "referenced"]
                 .map(String::from)
                 .to_vec(),
+            lru: "active_anon".into(),
             mapcount: 2,
             refcount: 2,
             mapping: "anon_vma:7".into(),
@@ -241,6 +248,7 @@ mod tests {
             "\
 pfn: 0x3b32
 flags: anon swapbacked dirty referenced
+lru: active_anon
 mapcount: 2
 refcount: 2
 mapping: anon_vma:7
@@ -259,6 +267,7 @@ mappers: 2
         let r = RmapView {
             pfn: 0,
             flags: vec![],
+            lru: "none".into(),
             mapcount: 0,
             refcount: 1,
             mapping: "none".into(),
@@ -269,7 +278,7 @@ mappers: 2
         };
         assert_eq!(
             render(&r),
-            "pfn: 0x0\nflags:\nmapcount: 0\nrefcount: 1\nmapping: none\nindex: 0x0\n\
+            "pfn: 0x0\nflags:\nlru: none\nmapcount: 0\nrefcount: 1\nmapping: none\nindex: 0x0\n\
              anon_vmas_visited: 0\nvmas_visited: 0\nmappers: 0\n"
         );
         let shared = RmapView {
@@ -295,6 +304,7 @@ mappers: 2
         let view = |flags: Vec<String>, mappers| RmapView {
             pfn: 0x3b32,
             flags,
+            lru: "inactive_file".into(),
             mapcount: 3,
             refcount: 4,
             mapping: "file:/tmp/a file".into(),
@@ -339,7 +349,7 @@ mappers: 2
 
     #[test]
     fn parses_the_documented_example() {
-        let t = "pfn: 0x3b32\nflags: anon swapbacked dirty referenced\nmapcount: 2\nrefcount: 2\nmapping: anon_vma:7\nindex: 0x200000000\nanon_vmas_visited: 1\nvmas_visited: 2\nmappers: 2\n1 200000000000 200000000000-200000004000 rw-p\n2 200000000000 200000000000-200000004000 rw-p [anon:dalvik-main space]\n";
+        let t = "pfn: 0x3b32\nflags: anon swapbacked dirty referenced\nlru: inactive_anon\nmapcount: 2\nrefcount: 2\nmapping: anon_vma:7\nindex: 0x200000000\nanon_vmas_visited: 1\nvmas_visited: 2\nmappers: 2\n1 200000000000 200000000000-200000004000 rw-p\n2 200000000000 200000000000-200000004000 rw-p [anon:dalvik-main space]\n";
         let f = parse_rmap(t).unwrap();
         assert_eq!(f.mapcount, 2);
         assert_eq!(f.flags, ["anon", "swapbacked", "dirty", "referenced"]);
@@ -350,7 +360,8 @@ mappers: 2
         assert_eq!(f.mappers[0].label, None);
         assert_eq!(f.mappers[0].vaddr, 0x2000_0000_0000);
         assert_eq!(f.mappers[0].vma_flags, VM_READ | VM_WRITE);
-        let header = "pfn: 0x1\nflags:\nmapcount: 1\nrefcount: 1\nmapping: none\nindex: 0x0\n\
+        let header =
+            "pfn: 0x1\nflags:\nlru: none\nmapcount: 1\nrefcount: 1\nmapping: none\nindex: 0x0\n\
                       anon_vmas_visited: 0\nvmas_visited: 0\n";
         assert!(parse_rmap(&format!("{header}mappers: 0\n")).is_ok());
         assert!(parse_rmap(&format!("{header}mappers: 2\n1 1000 1000-2000 rw-p\n")).is_err());
