@@ -24,6 +24,19 @@ pub(crate) fn errno_of<T: std::fmt::Debug>(r: io::Result<T>) -> i32 {
         .expect("an error with an errno")
 }
 
+/// Each write of `data` to `path` is refused with its errno (the kernel's, for a /proc file).
+#[track_caller]
+pub(crate) fn assert_writes_refused(path: &Path, cases: &[(&[u8], i32)]) {
+    for &(data, errno) in cases {
+        assert_eq!(
+            errno_of(fs::write(path, data)),
+            errno,
+            "{:?}",
+            String::from_utf8_lossy(data)
+        );
+    }
+}
+
 /// The value (kB) of field `field` (`Referenced`, `Rss`) in the smaps block of the VMA `VMA`
 /// of `pid`, read through the mount. Every block has each field once, before the next block.
 fn smaps_kb(mount: &Path, pid: u32, field: &str) -> u64 {
@@ -169,22 +182,18 @@ fn clear_refs_clears_referenced_and_survives_a_crash() {
 
     // Refused writes: the kernel's errnos, nothing applied.
     assert_eq!(d.exchange(&touch), ["ok\n"]);
-    for (data, errno) in [
-        (&b"7"[..], libc::EINVAL),
-        (b"7\n", libc::EINVAL),
-        (b"x", libc::EINVAL),
-        (b"0", libc::EINVAL),
-        (b"-1", libc::EINVAL),
-        (b"abc", libc::EINVAL),
-        (b"99999999999", libc::ERANGE),
-    ] {
-        assert_eq!(
-            errno_of(fs::write(&path, data)),
-            errno,
-            "{:?}",
-            String::from_utf8_lossy(data)
-        );
-    }
+    assert_writes_refused(
+        &path,
+        &[
+            (b"7", libc::EINVAL),
+            (b"7\n", libc::EINVAL),
+            (b"x", libc::EINVAL),
+            (b"0", libc::EINVAL),
+            (b"-1", libc::EINVAL),
+            (b"abc", libc::EINVAL),
+            (b"99999999999", libc::ERANGE),
+        ],
+    );
     // (dash reports any failed write of echo as an "I/O error"; dd names the errno.)
     assert_sh_fails_with(
         "echo 7 > clear_refs",

@@ -474,18 +474,10 @@ fn oom_score_adj_writes_become_calls_of_the_opener() {
     assert_eq!(errno_of(f.write_at(b"08", 0)), libc::EINVAL);
     assert_eq!(errno_of(f.write_at(b"2147483648", 0)), libc::ERANGE);
     drop(f);
-    let calls: Vec<(u32, i64)> = m
-        .source
-        .calls()
-        .into_iter()
-        .map(|(uid, call)| match call {
-            anonmap_abi::Call::OomScoreAdj(a) => {
-                assert_eq!(a.pid, 7);
-                (uid, a.value)
-            }
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let calls = pid7_values(&m, |c| match c {
+        anonmap_abi::Call::OomScoreAdj(a) => Some((a.pid, a.value)),
+        _ => None,
+    });
     assert_eq!(calls, [(0, -500), (0, 16)]);
     // The process goes: an open descriptor's read and write are ESRCH, a new open ENOENT.
     let f = OpenOptions::new()
@@ -497,6 +489,24 @@ fn oom_score_adj_writes_become_calls_of_the_opener() {
     assert_eq!(errno_of(f.write_at(b"1", 0)), libc::ESRCH);
     assert_eq!(errno_of(f.read_at(&mut buf, 0)), libc::ESRCH);
     assert_eq!(errno_of(fs::write(&path, "1")), libc::ENOENT);
+}
+
+/// The (uid, value) of every call the fake machine got, each of the kind `value` picks (its
+/// pid and value) and for pid 7.
+#[track_caller]
+fn pid7_values(
+    m: &Mounted,
+    value: impl Fn(&anonmap_abi::Call) -> Option<(u32, i64)>,
+) -> Vec<(u32, i64)> {
+    m.source
+        .calls()
+        .into_iter()
+        .map(|(uid, call)| {
+            let (pid, v) = value(&call).unwrap_or_else(|| panic!("{call:?}"));
+            assert_eq!(pid, 7);
+            (uid, v)
+        })
+        .collect()
 }
 
 #[test]
@@ -511,18 +521,10 @@ fn clear_refs_writes_become_calls_of_the_opener() {
     assert_eq!(errno_of(f.write_at(b"6", 0)), libc::EINVAL);
     assert_eq!(errno_of(f.write_at(b"2147483648", 0)), libc::ERANGE);
     drop(f);
-    let calls: Vec<(u32, i64)> = m
-        .source
-        .calls()
-        .into_iter()
-        .map(|(uid, call)| match call {
-            anonmap_abi::Call::ClearRefs(a) => {
-                assert_eq!(a.pid, 7);
-                (uid, a.value)
-            }
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let calls = pid7_values(&m, |c| match c {
+        anonmap_abi::Call::ClearRefs(a) => Some((a.pid, a.value)),
+        _ => None,
+    });
     assert_eq!(calls, [(0, 1), (0, 4)]);
     assert_eq!(errno_of(fs::read(&path)), libc::EINVAL);
     // The process goes: an open descriptor's write is the call's ESRCH, a new open ENOENT.

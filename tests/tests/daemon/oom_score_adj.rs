@@ -17,7 +17,8 @@ use anonmap_testkit::skip_unless_root;
 use procfs_core::{FromBufRead, VmStat};
 
 use crate::clear_refs::{
-    assert_sh_fails_with, assert_sh_ok, errno_of, journal_text, sh, sh_as_nobody,
+    assert_sh_fails_with, assert_sh_ok, assert_writes_refused, errno_of, journal_text, sh,
+    sh_as_nobody,
 };
 
 /// The number (kB) of line `field:` of a `Key: value kB` file (status, meminfo).
@@ -168,23 +169,19 @@ fn oom_score_adj_is_written_refused_journaled_and_replayed() {
     drop(f);
 
     // Refused writes: the kernel's errnos, nothing applied.
-    for (data, errno) in [
-        (&b"1001"[..], libc::EINVAL),
-        (b"-1001\n", libc::EINVAL),
-        (b"0x3e9", libc::EINVAL),
-        (b"abc", libc::EINVAL),
-        (b"08", libc::EINVAL),
-        (b"\n", libc::EINVAL),
-        (b"2147483648", libc::ERANGE),
-        (b"-99999999999", libc::ERANGE),
-    ] {
-        assert_eq!(
-            errno_of(fs::write(&adj_path, data)),
-            errno,
-            "{:?}",
-            String::from_utf8_lossy(data)
-        );
-    }
+    assert_writes_refused(
+        &adj_path,
+        &[
+            (b"1001", libc::EINVAL),
+            (b"-1001\n", libc::EINVAL),
+            (b"0x3e9", libc::EINVAL),
+            (b"abc", libc::EINVAL),
+            (b"08", libc::EINVAL),
+            (b"\n", libc::EINVAL),
+            (b"2147483648", libc::ERANGE),
+            (b"-99999999999", libc::ERANGE),
+        ],
+    );
     assert_sh_fails_with(
         "printf 1001 | dd of=301/oom_score_adj",
         &sh(&format!(
