@@ -294,6 +294,16 @@ pub struct ReclaimArgs {
     pub len: u64,
 }
 
+/// Page migration of the pages the process maps in the range, through the rmap: each moves to
+/// a new frame, every mapping's PTE rewritten with its bits kept (`move_pages(2)` with
+/// MPOL_MF_MOVE_ALL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MigrateArgs {
+    pub pid: Pid,
+    pub addr: u64,
+    pub len: u64,
+}
+
 /// mlock(2), or mlock2(2) with its flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MlockArgs {
@@ -333,13 +343,15 @@ pub struct ClearRefsArgs {
     pub value: i64,
 }
 
-/// What writing `value` to `/proc/PID/oom_score_adj` does, as a writer with CAP_SYS_RESOURCE:
-/// sets the process's `oom_score_adj` and its floor `oom_score_adj_min` (the OOM killer's bias,
-/// -1000 never killed to 1000 killed first). Values outside -1000..=1000 are the kernel's EINVAL.
+/// What writing `value` to `/proc/PID/oom_score_adj` does: sets the process's `oom_score_adj`
+/// (the OOM killer's bias, -1000 never killed to 1000 killed first). A writer with
+/// CAP_SYS_RESOURCE (root) also sets the floor `oom_score_adj_min`; an `unprivileged` one may
+/// not go below it (EACCES) and leaves it. Values outside -1000..=1000 are the kernel's EINVAL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OomScoreAdjArgs {
     pub pid: Pid,
     pub value: i64,
+    pub unprivileged: bool,
 }
 
 /// Creates a simulated regular file that mmap can map.
@@ -379,6 +391,7 @@ calls! {
     Name(NameArgs),
     Touch(TouchArgs),
     Reclaim(ReclaimArgs),
+    Migrate(MigrateArgs),
     File(FileArgs),
     Mlock(MlockArgs),
     Munlock(MunlockArgs),
@@ -405,6 +418,7 @@ impl Call {
             | Call::Name(NameArgs { pid, .. })
             | Call::Touch(TouchArgs { pid, .. })
             | Call::Reclaim(ReclaimArgs { pid, .. })
+            | Call::Migrate(MigrateArgs { pid, .. })
             | Call::Mlock(MlockArgs { pid, .. })
             | Call::Munlock(MunlockArgs { pid, .. })
             | Call::Mlockall(MlockallArgs { pid, .. })
@@ -424,7 +438,7 @@ pub enum Outcome {
     Pid(Pid),
     /// An address (mmap, mremap, brk).
     Addr(u64),
-    /// A number of pages (reclaim: how many were reclaimed).
+    /// A number of pages (reclaim: how many were reclaimed; migrate: how many moved).
     Pages(u64),
 }
 

@@ -26,6 +26,6 @@ pub use call::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, Kernel,
     MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
     MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
-    OomScoreAdjArgs, Outcome, Pid, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    OomScoreAdjArgs, Outcome, Pid, Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 pub use errno::{Errno, Error};

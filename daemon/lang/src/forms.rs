@@ -16,7 +16,8 @@
 use std::fmt;
 
 use anonmap_abi::{
-    BrkArgs, Call, ClearRefsArgs, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MlockArgs,
+    BrkArgs, Call, ClearRefsArgs, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MigrateArgs,
+    MlockArgs,
     MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs, MremapArgs,
     MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs, ReclaimArgs,
     SpawnArgs, TouchArgs,
@@ -60,6 +61,7 @@ macro_rules! for_each_form {
             Call::Name($args) => $body,
             Call::Touch($args) => $body,
             Call::Reclaim($args) => $body,
+            Call::Migrate($args) => $body,
             Call::File($args) => $body,
             Call::Mlock($args) => $body,
             Call::Munlock($args) => $body,
@@ -108,7 +110,7 @@ fn parse_read(a: &Args<'_>) -> Result<Command, Error> {
 }
 
 /// Every command word, in the order error messages list them.
-pub(crate) const COMMANDS: [Syntax; 20] = [
+pub(crate) const COMMANDS: [Syntax; 21] = [
     syntax::<SpawnArgs>(),
     syntax::<ExitArgs>(),
     syntax::<ForkArgs>(),
@@ -122,6 +124,7 @@ pub(crate) const COMMANDS: [Syntax; 20] = [
     syntax::<MlockallArgs>(),
     syntax::<MunlockallArgs>(),
     syntax::<ReclaimArgs>(),
+    syntax::<MigrateArgs>(),
     syntax::<BrkArgs>(),
     syntax::<NameArgs>(),
     syntax::<TouchArgs>(),
@@ -460,6 +463,21 @@ impl Form for ReclaimArgs {
     }
 }
 
+impl Form for MigrateArgs {
+    const VERB: &'static str = "migrate";
+    const KEYS: &'static [&'static str] = &["pid", "addr", "len"];
+
+    fn parse(a: &Args<'_>) -> Result<Self, Error> {
+        let (pid, addr, len) = parse_range(a)?;
+        Ok(MigrateArgs { pid, addr, len })
+    }
+
+    fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
+        let MigrateArgs { pid, addr, len } = self;
+        w.range(*pid, *addr, *len)
+    }
+}
+
 impl Form for BrkArgs {
     const VERB: &'static str = "brk";
     const KEYS: &'static [&'static str] = &["pid", "addr"];
@@ -570,18 +588,25 @@ impl Form for ClearRefsArgs {
 impl Form for OomScoreAdjArgs {
     const VERB: &'static str = "oom_score_adj";
     const KEYS: &'static [&'static str] = &["pid", "value"];
+    const FLAGS: &'static [&'static str] = &["unprivileged"];
 
     fn parse(a: &Args<'_>) -> Result<Self, Error> {
         Ok(OomScoreAdjArgs {
             pid: a.req_u32("pid")?,
             value: a.req("value", parse_signed)?,
+            unprivileged: a.flag("unprivileged"),
         })
     }
 
     fn print(&self, w: &mut Writer<'_, '_>) -> fmt::Result {
-        let OomScoreAdjArgs { pid, value } = self;
+        let OomScoreAdjArgs {
+            pid,
+            value,
+            unprivileged,
+        } = self;
         w.dec("pid", pid)?;
-        w.dec("value", value)
+        w.dec("value", value)?;
+        w.flag("unprivileged", *unprivileged)
     }
 }
 

@@ -7,7 +7,7 @@ use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, MadviseArgs,
     MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs,
     MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs,
-    Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 use proptest::prelude::*;
 
@@ -115,6 +115,11 @@ fn addr_call() -> impl Strategy<Value = Call> {
             len
         })),
         (pid(), number(), number()).prop_map(|(pid, addr, len)| Call::Reclaim(ReclaimArgs {
+            pid,
+            addr,
+            len
+        })),
+        (pid(), number(), number()).prop_map(|(pid, addr, len)| Call::Migrate(MigrateArgs {
             pid,
             addr,
             len
@@ -233,10 +238,15 @@ fn call() -> impl Strategy<Value = Call> {
         1 => pid().prop_map(|pid| Call::Munlockall(MunlockallArgs { pid })),
         1 => (pid(), signed())
             .prop_map(|(pid, value)| Call::ClearRefs(ClearRefsArgs { pid, value })),
-        1 => (pid(), adj())
-            .prop_map(|(pid, value)| Call::OomScoreAdj(OomScoreAdjArgs { pid, value })),
-        // Nine of the nineteen calls take a required address.
-        9 => addr_call(),
+        1 => (pid(), adj(), any::<bool>()).prop_map(|(pid, value, unprivileged)| {
+            Call::OomScoreAdj(OomScoreAdjArgs {
+                pid,
+                value,
+                unprivileged,
+            })
+        }),
+        // Ten of the twenty calls take a required address.
+        10 => addr_call(),
     ]
 }
 
@@ -435,6 +445,7 @@ fn required_addr(call: &Call) -> u64 {
     match call {
         Call::Munmap(MunmapArgs { addr, .. })
         | Call::Reclaim(ReclaimArgs { addr, .. })
+        | Call::Migrate(MigrateArgs { addr, .. })
         | Call::Mprotect(MprotectArgs { addr, .. })
         | Call::Mremap(MremapArgs { addr, .. })
         | Call::Madvise(MadviseArgs { addr, .. })

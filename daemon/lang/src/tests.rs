@@ -8,7 +8,7 @@ use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, Errno, Error, ExitArgs, FileArgs, ForkArgs,
     Kernel, MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
     MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
-    OomScoreAdjArgs, Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
+    OomScoreAdjArgs, Outcome, Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 
 use super::*;
@@ -414,6 +414,14 @@ fn the_table_forms_parse() {
         (
             "reclaim pid=1 addr=heap+4K len=64K",
             call(ReclaimArgs {
+                pid: 1,
+                addr: HEAP + 0x1000,
+                len: 0x10000,
+            }),
+        ),
+        (
+            "migrate pid=1 addr=heap+4K len=64K",
+            call(MigrateArgs {
                 pid: 1,
                 addr: HEAP + 0x1000,
                 len: 0x10000,
@@ -1359,7 +1367,7 @@ fn locking_clear_refs_and_new_words_errors() {
         (
             "frobnicate pid=1",
             "unknown command \"frobnicate\" (expected one of spawn, exit, fork, mmap, munmap, \
-             mprotect, mremap, madvise, mlock, munlock, mlockall, munlockall, reclaim, brk, \
+             mprotect, mremap, madvise, mlock, munlock, mlockall, munlockall, reclaim, migrate, brk, \
              name, touch, clear_refs, oom_score_adj, file, read)",
         ),
         ("Mlock pid=1", "unknown command \"Mlock\""),
@@ -1450,7 +1458,13 @@ clear_refs pid=1 value=-1
 /// decimal; it survives print → parse; a session hands it to the machine as one call.
 #[test]
 fn oom_score_adj_parses_prints_and_runs() {
-    let adj = |pid, value| call(OomScoreAdjArgs { pid, value });
+    let adj = |pid, value| {
+        call(OomScoreAdjArgs {
+            pid,
+            value,
+            unprivileged: false,
+        })
+    };
     for (line, want, canonical) in [
         (
             "oom_score_adj pid=7 value=-500",
@@ -1477,6 +1491,16 @@ fn oom_score_adj_parses_prints_and_runs() {
             adj(7, 10),
             "oom_score_adj pid=7 value=10",
         ),
+        // A writer without CAP_SYS_RESOURCE: the flag prints last.
+        (
+            "oom_score_adj unprivileged pid=7 value=3",
+            call(OomScoreAdjArgs {
+                pid: 7,
+                value: 3,
+                unprivileged: true,
+            }),
+            "oom_score_adj pid=7 value=3 unprivileged",
+        ),
         // Out of the kernel's range: parsed all the same, refused when it runs.
         (
             "oom_score_adj pid=7 value=1001",
@@ -1494,11 +1518,19 @@ fn oom_score_adj_parses_prints_and_runs() {
         assert_round_trip(&want);
     }
     assert_eq!(
-        verb(&Call::OomScoreAdj(OomScoreAdjArgs { pid: 1, value: 0 })),
+        verb(&Call::OomScoreAdj(OomScoreAdjArgs {
+            pid: 1,
+            value: 0,
+            unprivileged: false
+        })),
         "oom_score_adj"
     );
     assert_eq!(
-        Call::OomScoreAdj(OomScoreAdjArgs { pid: 9, value: 0 }).pid(),
+        Call::OomScoreAdj(OomScoreAdjArgs {
+            pid: 9,
+            value: 0,
+            unprivileged: true
+        }).pid(),
         Some(9)
     );
 
@@ -1507,7 +1539,7 @@ fn oom_score_adj_parses_prints_and_runs() {
     let summary = session
         .run_script(
             &mut machine,
-            "oom_score_adj pid=1 value=-500\noom_score_adj value=300 pid=2\n",
+            "oom_score_adj pid=1 value=-500\noom_score_adj unprivileged value=300 pid=2\n",
         )
         .unwrap();
     assert_eq!(summary.calls, 2);
@@ -1516,9 +1548,14 @@ fn oom_score_adj_parses_prints_and_runs() {
         [
             Call::OomScoreAdj(OomScoreAdjArgs {
                 pid: 1,
-                value: -500
+                value: -500,
+                unprivileged: false
             }),
-            Call::OomScoreAdj(OomScoreAdjArgs { pid: 2, value: 300 }),
+            Call::OomScoreAdj(OomScoreAdjArgs {
+                pid: 2,
+                value: 300,
+                unprivileged: true
+            }),
         ]
     );
 }

@@ -5,12 +5,14 @@
 //! The two range walks differ as the kernel's do: mprotect stops at the first hole with
 //! ENOMEM (VMAs before it already changed); madvise and naming skip holes, change every mapped
 //! piece, and report ENOMEM at the end.
+//!
+//! `reclaim` and `migrate` read their range by the same rules as madvise ([`Machine::mapped_pages`]).
 
 use super::files::FileKind;
 use super::frames::{page_flags, ZERO_PFN};
 use super::mmap::prot_bits;
 use super::names;
-use super::types::{page_align_up, page_aligned, pages, vpn, NameId, Pid, VmaId};
+use super::types::{page_align_up, page_aligned, pages, vpn, NameId, Pid, VmaId, PAGE_SIZE};
 use super::vma::*;
 use super::vma_tree::MergeAttrs;
 use super::Machine;
@@ -299,7 +301,7 @@ impl Machine {
     }
 
     /// Validates a madvise/prctl range: returns its end, or `None` for an empty range.
-    fn madvise_range(what: &str, addr: u64, len: u64) -> Result<Option<u64>, Error> {
+    pub(super) fn madvise_range(what: &str, addr: u64, len: u64) -> Result<Option<u64>, Error> {
         if !page_aligned(addr) {
             return Err(anonmap_abi::err!(
                 EINVAL,
@@ -311,6 +313,46 @@ impl Machine {
             .and_then(|l| addr.checked_add(l))
             .ok_or_else(|| anonmap_abi::err!(EINVAL, "{what}: [{addr:#x}, +{len:#x}) wraps"))?;
         Ok((end != addr).then_some(end))
+    }
+
+    /// The pages of `pid` that have a VMA in a range with madvise's rules (`reclaim` and
+    /// `migrate` use them): ESRCH for no such process, EINVAL for an unaligned `addr` or a
+    /// wrapping range, `None` for an empty one; otherwise the addresses of the range's pages
+    /// whose PTE maps a frame other than the zero page, in address order, and whether the range
+    /// has unmapped gaps.
+    pub(super) fn mapped_pages(
+        &self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        what: &'static str,
+    ) -> Result<Option<MappedPages>, Error> {
+        self.proc_ref(pid)?;
+        let Some(end) = Self::madvise_range(what, addr, len)? else {
+            return Ok(None);
+        };
+        let mut pages = Vec::new();
+        let mut hole = false;
+        let mut cursor = addr;
+        for id in self.vmas_in(pid, addr, end) {
+            let v = &self.vmas[id.0];
+            hole |= v.start > cursor;
+            let (from, to) = (v.start.max(addr), v.end.min(end));
+            cursor = v.end;
+            self.procs[&pid]
+                .mm
+                .pt
+                .for_each(vpn(from), vpn(to), |page, pte| {
+                    if pte.is_present() && pte.pfn() != ZERO_PFN {
+                        pages.push(page * PAGE_SIZE);
+                    }
+                });
+        }
+        hole |= cursor < end;
+        Ok(Some(MappedPages {
+            pages,
+            hole: hole.then_some((addr, end)),
+        }))
     }
 
     /// prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): `None` clears the name.
@@ -427,5 +469,27 @@ fn enomem_to_eagain(e: Error) -> Error {
         Error::new(Errno::EAGAIN, e.message)
     } else {
         e
+    }
+}
+
+/// What [`Machine::mapped_pages`] found.
+pub(super) struct MappedPages {
+    /// The addresses whose PTE mapped a frame (not the zero page) when the range was read.
+    pub pages: Vec<u64>,
+    /// The range, if it has unmapped gaps.
+    pub hole: Option<(u64, u64)>,
+}
+
+impl MappedPages {
+    /// The call's result once its pages are done: `done` pages, or ENOMEM for a range with
+    /// gaps (after the mapped parts were processed, as madvise does).
+    pub fn finish(&self, what: &str, done: u64, participle: &str) -> Result<u64, Error> {
+        match self.hole {
+            Some((addr, end)) => Err(anonmap_abi::err!(
+                ENOMEM,
+                "{what}: [{addr:#x}, {end:#x}) has unmapped gaps ({done} pages of its mapped parts were {participle})"
+            )),
+            None => Ok(done),
+        }
     }
 }

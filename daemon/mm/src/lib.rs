@@ -20,6 +20,7 @@
 //! - `mmap`: mmap, munmap, brk (mm/mmap.c); `mremap` (mm/mremap.c); `placement`:
 //!   get_unmapped_area.
 //! - [`fault`]: page faults through `touch`, COW, fault-around, PTE zapping (mm/memory.c).
+//! - `migrate`: page migration through the rmap (mm/migrate.c).
 //! - [`swap`]: the swap device, the swap cache, reclaim through the rmap, swap-in
 //!   (mm/swapfile.c, mm/vmscan.c).
 //! - [`attrs`]: range attribute changes: mprotect, madvise, prctl naming (mm/mprotect.c,
@@ -44,6 +45,7 @@ mod invariants;
 pub mod lru;
 mod mlock;
 mod mmap;
+mod migrate;
 mod mremap;
 pub mod names;
 mod oom;
@@ -227,6 +229,7 @@ impl Machine {
             Call::Name(a) => self.set_anon_name(a).map(|()| Outcome::Done),
             Call::Touch(a) => self.touch(a).map(|()| Outcome::Done),
             Call::Reclaim(a) => self.reclaim(a).map(Outcome::Pages),
+            Call::Migrate(a) => self.migrate(a).map(Outcome::Pages),
             Call::File(a) => self.create_file(a).map(|_| Outcome::Done),
             Call::Mlock(a) => self.mlock(a).map(|()| Outcome::Done),
             Call::Munlock(a) => self.munlock(a).map(|()| Outcome::Done),
@@ -234,7 +237,7 @@ impl Machine {
             Call::Munlockall(a) => self.munlockall(a).map(|()| Outcome::Done),
             Call::ClearRefs(a) => self.clear_refs(a).map(|()| Outcome::Done),
             Call::OomScoreAdj(a) => self
-                .set_oom_score_adj(a.pid, a.value, true)
+                .set_oom_score_adj(a.pid, a.value, !a.unprivileged)
                 .map(|()| Outcome::Done),
         }
     }

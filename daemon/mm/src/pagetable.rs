@@ -92,6 +92,11 @@ impl Pte {
     pub fn soft_dirty(self) -> bool {
         self.0 & Self::SOFT_DIRTY != 0
     }
+    /// The same present entry, bits and all, for another page (`remove_migration_pte`).
+    pub fn with_pfn(self, pfn: Pfn) -> Pte {
+        debug_assert!(self.is_present());
+        Pte((self.0 & ((1 << 12) - 1)) | (u64::from(pfn.0) << 12))
+    }
     pub fn with_soft_dirty(self, on: bool) -> Pte {
         self.set(Self::SOFT_DIRTY, on)
     }

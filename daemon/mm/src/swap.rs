@@ -157,57 +157,20 @@ impl Machine {
     /// cache); anonymous pages stay resident when swap is full.
     pub(super) fn reclaim(&mut self, args: &ReclaimArgs) -> Result<u64, Error> {
         let ReclaimArgs { pid, addr, len } = *args;
-        self.proc_ref(pid)?;
-        if addr & (PAGE_SIZE - 1) != 0 {
-            return Err(anonmap_abi::err!(
-                EINVAL,
-                "reclaim: addr {addr:#x} is not page aligned"
-            ));
-        }
-        let end = len
-            .checked_add(PAGE_SIZE - 1)
-            .map(|l| l & !(PAGE_SIZE - 1))
-            .and_then(|l| addr.checked_add(l))
-            .ok_or_else(|| {
-                anonmap_abi::err!(EINVAL, "reclaim: [{addr:#x}, +{len:#x}) overflows")
-            })?;
-        if end == addr {
+        let Some(range) = self.mapped_pages(pid, addr, len, "reclaim")? else {
             return Ok(0);
-        }
-        // The pages to reclaim, in address order, each once; and whether the range has a hole.
-        let mut pfns: Vec<Pfn> = Vec::new();
-        let mut hole = false;
-        let mut cursor = addr;
-        for id in self.vmas_in(pid, addr, end) {
-            let v = &self.vmas[id.0];
-            hole |= v.start > cursor;
-            let (from, to) = (v.start.max(addr), v.end.min(end));
-            cursor = v.end;
-            self.procs[&pid]
-                .mm
-                .pt
-                .for_each(vpn(from), vpn(to), |_, pte| {
-                    if pte.is_present() && pte.pfn() != ZERO_PFN {
-                        pfns.push(pte.pfn());
-                    }
-                });
-        }
-        hole |= cursor < end;
+        };
         let mut reclaimed = 0;
-        for pfn in pfns {
-            // An earlier page of the list may have been this one (mapped twice by the process).
-            if self.frames[pfn].has(page_flags::FREE) || self.frames[pfn].mapcount == 0 {
+        for &vaddr in &range.pages {
+            // An earlier page of the list may have taken this one away (mapped twice by the
+            // process, or a COW sibling), and its frame may since hold something else.
+            let pte = self.procs[&pid].mm.pt.get(vpn(vaddr));
+            if !pte.is_present() || pte.pfn() == ZERO_PFN {
                 continue;
             }
-            reclaimed += u64::from(self.reclaim_folio(pfn, ReclaimMode::Complete));
+            reclaimed += u64::from(self.reclaim_folio(pte.pfn(), ReclaimMode::Complete));
         }
-        if hole {
-            return Err(anonmap_abi::err!(
-                ENOMEM,
-                "reclaim: [{addr:#x}, {end:#x}) has unmapped gaps ({reclaimed} pages of its mapped parts were reclaimed)"
-            ));
-        }
-        Ok(reclaimed)
+        range.finish("reclaim", reclaimed, "reclaimed")
     }
 
     /// Reclaims one page the way `reclaim_pages` does: isolated from its LRU list (a page on
@@ -517,6 +480,13 @@ impl Machine {
         self.swap.cache.insert(slot, pfn);
         self.swap.cached_slot.insert(pfn, slot);
         Some(pfn)
+    }
+
+    /// `__swap_cache_replace_folio`: the swap cache's page for `slot` is `new` now (migration).
+    pub(super) fn swap_cache_replace(&mut self, slot: u32, old: Pfn, new: Pfn) {
+        self.swap.cache.insert(slot, new);
+        self.swap.cached_slot.remove(&old);
+        self.swap.cached_slot.insert(new, slot);
     }
 
     /// `swap_free`: one swap entry less for `slot`; the slot is freed when nothing refers to it

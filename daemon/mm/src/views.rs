@@ -481,6 +481,8 @@ impl Machine {
             pgsteal_file: e.pgsteal_file,
             pageoutrun: e.pageoutrun,
             oom_kill: e.oom_kill,
+            pgmigrate_success: e.pgmigrate_success,
+            pgmigrate_fail: e.pgmigrate_fail,
         }
     }
 }

@@ -59,6 +59,7 @@ pub struct ReclaimState {
 
 /// The event counters of /proc/vmstat that reclaim keeps (`vm_event_item`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct VmEvents {
     /// Faults taken (an access the PTE did not allow), and those that read from the swap
     /// device or a file (`VM_FAULT_MAJOR`).
@@ -81,6 +82,9 @@ pub struct VmEvents {
     pub allocstall: u64,
     pub pageoutrun: u64,
     pub oom_kill: u64,
+    /// Pages `migrate` moved, and pages it had to leave (no frame, or not isolable).
+    pub pgmigrate_success: u64,
+    pub pgmigrate_fail: u64,
 }
 
 /// `struct scan_control`: one reclaim run.

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Poll, Wake, Waker};
 
-use anonmap_abi::{err, Call, Error, Outcome, SpawnArgs};
+use anonmap_abi::{err, Call, Error, OomScoreAdjArgs, Outcome, SpawnArgs};
 use anonmap_lang::script::record;
 use anonmap_lang::verb;
 use anonmap_mm::Machine;
@@ -113,11 +113,17 @@ impl SharedMachine {
     /// result is the machine's, journaled either way (some failing calls change state first).
     ///
     /// The rules: a `spawn` records its owner (the peer, or with `uid=` another uid, which
-    /// only root may give); a call on a process may be made by its owner or by root.
+    /// only root may give); a call on a process may be made by its owner or by root; an
+    /// `oom_score_adj` by anyone but root is `unprivileged`.
     pub fn apply(&self, uid: u32, call: Call) -> Result<Applied, Error> {
         let call = match call {
             Call::Spawn(args) => Call::Spawn(SpawnArgs {
                 uid: Some(spawn_owner(uid, args.uid)?),
+                ..args
+            }),
+            // Only root has CAP_SYS_RESOURCE, which moves the floor of oom_score_adj.
+            Call::OomScoreAdj(args) if uid != 0 => Call::OomScoreAdj(OomScoreAdjArgs {
+                unprivileged: true,
                 ..args
             }),
             call => call,

@@ -549,6 +549,7 @@ fn write_oom_score_adj(
     let call = Call::OomScoreAdj(OomScoreAdjArgs {
         pid,
         value: i64::from(parsed.value),
+        unprivileged: uid != 0,
     });
     source.apply_as(uid, call).map_err(TreeError::Write)?;
     Ok(parsed.count)
@@ -881,7 +882,13 @@ mod tests {
             p.oom.score_adj_min = -100;
         });
         let node = Node::ProcFile(12, ProcFile::OomScoreAdj);
-        let adj = |value| Call::OomScoreAdj(OomScoreAdjArgs { pid: 12, value });
+        let adj = |value| {
+            Call::OomScoreAdj(OomScoreAdjArgs {
+                pid: 12,
+                value,
+                unprivileged: false,
+            })
+        };
         // Root goes anywhere in range; the owner down to the floor.
         assert_eq!(write(&s, 0, node, b"-500\n"), Ok(5));
         assert_eq!(write(&s, 0, node, b"-1000"), Ok(5));

@@ -313,4 +313,6 @@ pub struct VmstatView {
     pub pgsteal_file: u64,
     pub pageoutrun: u64,
     pub oom_kill: u64,
+    pub pgmigrate_success: u64,
+    pub pgmigrate_fail: u64,
 }

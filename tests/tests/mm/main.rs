@@ -13,6 +13,7 @@ mod lru;
 mod madvise_selftest;
 mod merge;
 mod merge_mremap;
+mod migrate;
 mod mlock_selftest;
 mod model_found;
 mod mremap_dontunmap_selftest;

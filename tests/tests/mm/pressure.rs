@@ -194,3 +194,27 @@ fn the_faulting_process_itself_can_be_the_victim() {
     assert_eq!(m.swap_free_kb, m.swap_total_kb);
     assert!(m.mem_free_kb > 60 * 1024);
 }
+
+/// `oom_score_adj ... unprivileged` is a write without CAP_SYS_RESOURCE (`__set_oom_adj`): it
+/// may not go below the floor a privileged write set, and it leaves the floor where it is.
+#[test]
+fn an_unprivileged_oom_score_adj_keeps_the_floor() {
+    let mut s = machine(64, 0);
+    s.ok("spawn pid=2");
+    s.ok("oom_score_adj pid=2 value=-500");
+    assert_eq!(
+        s.err("oom_score_adj pid=2 value=-501 unprivileged"),
+        Errno::EACCES
+    );
+    s.ok("oom_score_adj pid=2 value=200 unprivileged");
+    // The floor is still -500: an unprivileged write may come back down to it.
+    s.ok("oom_score_adj pid=2 value=-500 unprivileged");
+    let floor = anonmap_proc::Source::oom(&s.m, 2).map(|o| o.score_adj_min);
+    assert_eq!(floor, Some(-500));
+    // A privileged write moves it.
+    s.ok("oom_score_adj pid=2 value=100");
+    assert_eq!(
+        s.err("oom_score_adj pid=2 value=99 unprivileged"),
+        Errno::EACCES
+    );
+}

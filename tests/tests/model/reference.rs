@@ -802,7 +802,7 @@ impl Model {
                 access,
             }) => self.touch(*pid, *addr, *len, *access == Access::Write, bounds.after),
             Call::Reclaim(ReclaimArgs { pid, addr, len }) => self.reclaim(*pid, *addr, *len, false),
-            Call::Brk(_) | Call::OomScoreAdj(_) => {
+            Call::Brk(_) | Call::OomScoreAdj(_) | Call::Migrate(_) => {
                 panic!("not generated: {}", anonmap_lang::line(call))
             }
         }
