@@ -4,7 +4,7 @@
 //! the next 1 MiB of a 64 MiB fill: 88 MiB in all). This module runs the same calls on the
 //! simulator and checks that reclaim takes the same regions, by the same amounts, within the
 //! spread of the kernel runs plus a margin: all of cold, none of hot (written again between
-//! any two scans, so activated), and the rest, about 16.5 MiB, from the oldest fill. Cold is
+//! any two scans, so activated), and the rest, about 16.5 MiB, from fill. Cold is
 //! smaller than what must go, so after it reclaim has to choose between hot and fill; without
 //! the hot writes in the rounds hot would go before fill, being older.
 //!
@@ -36,9 +36,9 @@ const REGIONS: [&str; 3] = ["cold", "hot", "fill"];
 /// that much less room. And the two stop differently: the cgroup's reclaim frees 32-page
 /// batches until a charge fits; the simulator reclaims directly from the min watermark and,
 /// after every call, kswapd frees until more than the high watermark is free, 128 pages
-/// (512 kB) above min here. The sum, about 1 MiB;
-/// the kernel's own spread (200 kB) is in the range already. A simulated RAM without the
-/// watermark allowance of [`machine`] swaps 1.4 MiB more of fill and fails.
+/// (512 kB) above min here. The sum, about 1 MiB; the kernel's own spread (200 kB) is in the
+/// range already. A simulated RAM without the watermark allowance of [`machine`] swaps 1.4 MiB
+/// more of fill and fails.
 const MARGIN_KB: u64 = 1024;
 
 /// The scenario's sizes as `hotcold.c` printed them.
@@ -210,7 +210,7 @@ fn cold_goes_hot_stays(out_kb: [u64; 3], size_kb: [u64; 3]) -> bool {
 }
 
 /// The regions reclaim took on the kernel are the ones it takes on the simulator, and by the
-/// same amounts: cold swapped, hot whole in memory, the rest from the oldest fill.
+/// same amounts: cold swapped, hot whole in memory, the rest from fill.
 #[test]
 fn reclaim_under_the_limit_swaps_what_the_kernel_swaps() {
     let (limit_mib, runs) = kernel_runs();
@@ -225,7 +225,12 @@ fn reclaim_under_the_limit_swaps_what_the_kernel_swaps() {
         let it = || freed.iter().map(|f| f[i]);
         (it().min().unwrap(), it().max().unwrap())
     };
-    for (n, &f) in freed.iter().enumerate() {
+    for (n, (&f, r)) in freed.iter().zip(&runs).enumerate() {
+        for (i, g) in r.regions.iter().enumerate() {
+            // Every page written is mapped or swapped, and what was freed was swapped.
+            assert_eq!(g.rss_kb + g.swap_kb, size_kb[i], "kernel run {}", n + 1);
+            assert!(g.swap_kb >= f[i], "kernel run {}: {g:?}", n + 1);
+        }
         assert!(
             cold_goes_hot_stays(f, size_kb),
             "kernel run {}: freed {f:?} kB",
