@@ -11,6 +11,7 @@ mod clear_refs;
 mod e2e;
 mod mount;
 mod oom_score_adj;
+mod pressure;
 mod socket;
 
 use std::os::unix::fs::PermissionsExt;

@@ -9,6 +9,7 @@ mod fault_around;
 mod fork_cow;
 mod heap_stack;
 mod host_vectors;
+mod hot_cold_kernel;
 mod lru;
 mod madvise_selftest;
 mod merge;
