@@ -24,8 +24,8 @@ pub mod vm_flags;
 
 pub use call::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, Kernel,
-    MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
-    MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
-    OomScoreAdjArgs, Outcome, Pid, Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
+    MadviseArgs, MigrateArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs,
+    MmapFlags, MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs,
+    NameArgs, OomScoreAdjArgs, Outcome, Pid, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 pub use errno::{Errno, Error};

@@ -17,10 +17,9 @@ use std::fmt;
 
 use anonmap_abi::{
     BrkArgs, Call, ClearRefsArgs, Error, ExitArgs, FileArgs, ForkArgs, MadviseArgs, MigrateArgs,
-    MlockArgs,
-    MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs, MremapArgs,
-    MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs, ReclaimArgs,
-    SpawnArgs, TouchArgs,
+    MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs,
+    MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs,
+    ReclaimArgs, SpawnArgs, TouchArgs,
 };
 
 use crate::parse::{Args, Command};

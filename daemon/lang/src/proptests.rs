@@ -5,9 +5,9 @@
 
 use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, ExitArgs, FileArgs, ForkArgs, MadviseArgs,
-    MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags, MprotectArgs,
-    MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs, OomScoreAdjArgs,
-    Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
+    MigrateArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
+    MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
+    OomScoreAdjArgs, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 use proptest::prelude::*;
 

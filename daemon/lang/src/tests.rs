@@ -6,9 +6,9 @@
 
 use anonmap_abi::{
     Access, Advice, BrkArgs, Call, ClearRefsArgs, Errno, Error, ExitArgs, FileArgs, ForkArgs,
-    Kernel, MadviseArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs, MmapFlags,
-    MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs, NameArgs,
-    OomScoreAdjArgs, Outcome, Prot, MigrateArgs, ReclaimArgs, SpawnArgs, TouchArgs,
+    Kernel, MadviseArgs, MigrateArgs, MlockArgs, MlockFlags, MlockallArgs, MlockallFlags, MmapArgs,
+    MmapFlags, MprotectArgs, MremapArgs, MremapFlags, MunlockArgs, MunlockallArgs, MunmapArgs,
+    NameArgs, OomScoreAdjArgs, Outcome, Prot, ReclaimArgs, SpawnArgs, TouchArgs,
 };
 
 use super::*;
@@ -774,7 +774,8 @@ fn malformed_lines_are_einval_naming_the_culprit() {
         // commands
         ("Spawn pid=1", "unknown command \"Spawn\""),
         ("reclaim pid=1", "reclaim: missing required key addr="),
-        ("migrate pid=1", "unknown command \"migrate\""),
+        ("migrate pid=1", "migrate: missing required key addr="),
+        ("comm pid=1 name=x", "unknown command \"comm\""),
         ("pid=1", "must start with a command word"),
     ];
     for (line, want) in cases {
@@ -1530,7 +1531,8 @@ fn oom_score_adj_parses_prints_and_runs() {
             pid: 9,
             value: 0,
             unprivileged: true
-        }).pid(),
+        })
+        .pid(),
         Some(9)
     );
 
@@ -1601,11 +1603,11 @@ fn oom_score_adj_errors() {
         ),
         (
             "oom_score_adj pid=1 value=1 privileged",
-            "oom_score_adj: unknown flag \"privileged\" (expected pid=, value=)",
+            "oom_score_adj: unknown flag \"privileged\" (expected pid=, value=, unprivileged)",
         ),
         (
             "oom_score_adj pid=1 value=1 uid=0",
-            "oom_score_adj: unknown key \"uid\" (expected pid=, value=)",
+            "oom_score_adj: unknown key \"uid\" (expected pid=, value=, unprivileged)",
         ),
         (
             "oom_score_adj pid=-1 value=1",

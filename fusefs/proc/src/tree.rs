@@ -882,12 +882,16 @@ mod tests {
             p.oom.score_adj_min = -100;
         });
         let node = Node::ProcFile(12, ProcFile::OomScoreAdj);
-        let adj = |value| {
-            Call::OomScoreAdj(OomScoreAdjArgs {
-                pid: 12,
-                value,
-                unprivileged: false,
-            })
+        // A writer other than root makes the unprivileged call, which leaves the floor alone.
+        let adj = |uid: u32, value| {
+            (
+                uid,
+                Call::OomScoreAdj(OomScoreAdjArgs {
+                    pid: 12,
+                    value,
+                    unprivileged: uid != 0,
+                }),
+            )
         };
         // Root goes anywhere in range; the owner down to the floor.
         assert_eq!(write(&s, 0, node, b"-500\n"), Ok(5));
@@ -901,12 +905,12 @@ mod tests {
         assert_eq!(
             s.calls(),
             [
-                (0, adj(-500)),
-                (0, adj(-1000)),
-                (1000, adj(-100)),
-                (1000, adj(1000)),
-                (1000, adj(8)),
-                (1000, adj(5)),
+                adj(0, -500),
+                adj(0, -1000),
+                adj(1000, -100),
+                adj(1000, 1000),
+                adj(1000, 8),
+                adj(1000, 5),
             ]
         );
         // Refused before any call: the parse's errno, then the floor's.

@@ -236,6 +236,16 @@ fn oom_score_adj_is_written_refused_journaled_and_replayed() {
     );
     assert_eq!(adj_of(&mount, 302), 100);
     assert_eq!(score_of(&mount, 302), expected_score(&mount, 302, 100));
+    // Its writes were unprivileged: the floor is still root's -200, so it may come back down.
+    assert_sh_ok(
+        "nobody: echo -150 > 302/oom_score_adj",
+        &sh_as_nobody(&format!("echo -150 > {}", nobody_path.display())),
+    );
+    assert_eq!(adj_of(&mount, 302), -150);
+    assert_sh_ok(
+        "nobody: echo 100 > 302/oom_score_adj",
+        &sh_as_nobody(&format!("echo 100 > {}", nobody_path.display())),
+    );
 
     // A write is durable when it returns: its call is in the journal already; refused writes
     // made no call. Then the daemon crashes, and the restarted one replays them.
@@ -248,7 +258,9 @@ fn oom_score_adj_is_written_refused_journaled_and_replayed() {
         "#! err EINVAL\noom_score_adj pid=301 value=-1001\n",
         "oom_score_adj pid=301 value=250\n",
         "oom_score_adj pid=302 value=-200\n",
-        "oom_score_adj pid=302 value=100\n",
+        "oom_score_adj pid=302 value=-200 unprivileged\n",
+        "oom_score_adj pid=302 value=100 unprivileged\n",
+        "oom_score_adj pid=302 value=-150 unprivileged\n",
     ] {
         assert!(journal.contains(line), "{line:?} not journaled:\n{journal}");
     }

@@ -96,7 +96,10 @@ fn shared_and_private_pages_move_for_every_mapper_with_their_bits() {
         "nothing but the pfns changed"
     );
     let dirty = |s: &Sim, pid, page| s.rmap_at(pid, c(page)).flags.contains(&"dirty".into());
-    assert!(!dirty(&s, 2, 3), "the child's copy, not migrated: dirty in its PTE only");
+    assert!(
+        !dirty(&s, 2, 3),
+        "the child's copy, not migrated: dirty in its PTE only"
+    );
     assert!(
         (0..4).all(|i| dirty(&s, 1, i)),
         "the written pages are PG_dirty now"
@@ -224,7 +227,11 @@ fn errors_and_a_full_machine() {
     // Pages 0-3 with a hole at page 2: page 0 moves, then ENOMEM.
     let old = s.pfn(1, c(0));
     assert_eq!(migrate(&mut s, 1, 0, 4), Err(Errno::ENOMEM));
-    assert_ne!(s.pfn(1, c(0)), old, "the mapped part moved before the error");
+    assert_ne!(
+        s.pfn(1, c(0)),
+        old,
+        "the mapped part moved before the error"
+    );
     // Fill RAM until a write fault finds no frame (this machine does not reclaim).
     s.ok(&format!(
         "mmap pid=1 addr={:#x} len={} prot=rw- flags=private,anonymous,fixed",
@@ -232,8 +239,11 @@ fn errors_and_a_full_machine() {
         16 * P
     ));
     let full = (0..16).any(|i| {
-        s.run(&format!("touch pid=1 addr={:#x} len={P} access=write", c(10 + i)))
-            .is_err()
+        s.run(&format!(
+            "touch pid=1 addr={:#x} len={P} access=write",
+            c(10 + i)
+        ))
+        .is_err()
     });
     assert!(full, "RAM filled up");
     let fail = s.m.vm_events().pgmigrate_fail;

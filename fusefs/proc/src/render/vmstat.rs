@@ -303,6 +303,8 @@ mod tests {
             pgsteal_kswapd: 441,
             pswpin: 452,
             pswpout: 463,
+            pgmigrate_success: 474,
+            pgmigrate_fail: 485,
         }
     }
 
@@ -443,8 +445,8 @@ numa_huge_pte_updates 0
 numa_hint_faults 0
 numa_hint_faults_local 0
 numa_pages_migrated 0
-pgmigrate_success 0
-pgmigrate_fail 0
+pgmigrate_success 474
+pgmigrate_fail 485
 thp_migration_success 0
 thp_migration_fail 0
 thp_migration_split 0
